@@ -1,0 +1,36 @@
+# Pulse — the two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON_BOOTSTRAP ?= python3
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# Tests use their own Redis database (15) so a running demo on database 0 is left alone.
+TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/pulse)
+TEST_REDIS_URL ?= $(if $(REDIS_URL),$(REDIS_URL),redis://127.0.0.1:6379/15)
+PYTEST_ARGS ?=
+
+.PHONY: help install demo test test-faults bench bench-scheduler check-services clean
+
+help:
+	@echo "make demo   - install into .venv and run web, workers, beat and Flower locally"
+	@echo "make test   - install dev requirements and run the test suite on PostgreSQL and Redis"
+
+$(VENV)/.installed: requirements/base.txt requirements/dev.txt
+	@test -x $(PYTHON) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements/dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	@PYTHON=$(PYTHON) deploy/local/demo.sh
+
+check-services: install
+	@DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) deploy/local/check_services.py
+
+test: check-services
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf var/ .pytest_cache

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs the whole Pulse stack on this machine: web, workers, beat and Flower (and Redis if none
+# answers). Called by `make demo` after the virtualenv is installed. Ctrl-C stops everything.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+export PYTHON="${PYTHON:-.venv/bin/python}"
+export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+export PYTHONUNBUFFERED=1
+WEB_PORT="${PULSE_WEB_PORT:-8000}"
+FLOWER_PORT="${FLOWER_PORT:-5555}"
+mkdir -p var
+
+redis_answers() {
+  "$PYTHON" -c "import os, redis; redis.Redis.from_url(os.environ['REDIS_URL'], socket_connect_timeout=1).ping()" \
+    >/dev/null 2>&1
+}
+
+PROCFILE=var/Procfile.demo
+cp deploy/Procfile "$PROCFILE"
+if ! redis_answers; then
+  if ! command -v redis-server >/dev/null; then
+    echo "No Redis answers at $REDIS_URL and redis-server is not installed." >&2
+    echo "Install it (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis)" >&2
+    echo "or set REDIS_URL to a running Redis, then run make demo again." >&2
+    exit 1
+  fi
+  REDIS_PORT="$("$PYTHON" -c "import os; from urllib.parse import urlparse; print(urlparse(os.environ['REDIS_URL']).port or 6379)")"
+  echo "No Redis answers at $REDIS_URL; starting redis-server on port $REDIS_PORT for this demo."
+  echo "redis: redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no --dir var" >> "$PROCFILE"
+fi
+
+"$PYTHON" manage.py migrate --noinput -v 0
+CREDENTIALS="$("$PYTHON" manage.py demo_setup)"
+
+FLOWER_FILE=var/flower-credentials
+if [ -z "${FLOWER_BASIC_AUTH:-}" ]; then
+  [ -s "$FLOWER_FILE" ] || echo "flower:$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(12))')" > "$FLOWER_FILE"
+  FLOWER_BASIC_AUTH="$(cat "$FLOWER_FILE")"
+fi
+export FLOWER_BASIC_AUTH PULSE_WEB_PORT="$WEB_PORT" FLOWER_PORT
+
+cat <<BANNER
+
+  Pulse is starting.
+    Admin    http://127.0.0.1:$WEB_PORT/admin/   $CREDENTIALS
+    Flower   http://127.0.0.1:$FLOWER_PORT/      user: ${FLOWER_BASIC_AUTH%%:*}  password: ${FLOWER_BASIC_AUTH#*:}
+    Health   http://127.0.0.1:$WEB_PORT/healthz
+  Press Ctrl-C to stop every process.
+
+BANNER
+
+exec "$PYTHON" -m honcho -f "$PROCFILE" -d . start

@@ -1,0 +1,220 @@
+"""Django settings for Pulse.
+
+Every value that differs between a laptop, CI and production comes from the
+environment (see .env.example). Readers in ``pulse.env`` fail start-up with a
+message naming the variable when a value is malformed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from pulse.env import (
+    env_bool,
+    env_database,
+    env_int,
+    env_list,
+    env_redis_url,
+    env_str,
+    env_timezone,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+# A .env file beside manage.py is read for convenience; real environment variables win.
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# --- Core ---------------------------------------------------------------------------------------
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+if DEBUG:
+    SECRET_KEY = env_str("SECRET_KEY", default="insecure-local-development-key-never-use-in-production")
+else:
+    SECRET_KEY = env_str("SECRET_KEY")
+    if len(SECRET_KEY) < 32 or SECRET_KEY.startswith("insecure-"):
+        raise ImproperlyConfigured(
+            "SECRET_KEY is too weak for DJANGO_DEBUG=0: use at least 32 random characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "pulse.apps.PulseConfig",
+    "scraping",
+    "schedules",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pulse.urls"
+WSGI_APPLICATION = "pulse.wsgi.application"
+ASGI_APPLICATION = "pulse.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "pulse" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------------
+# SQLite under var/ is the zero-setup default for `make demo`; tests and production use PostgreSQL.
+DATABASES = {"default": env_database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'pulse.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("DATABASE_CONN_MAX_AGE", default=60, minimum=0))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(exist_ok=True)
+    # Worker, beat and web write concurrently during the demo; wait for the lock instead of failing.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Time -----------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_timezone("TIME_ZONE", default="Asia/Kuala_Lumpur")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+
+# --- Security (production) ------------------------------------------------------------------------
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    # Health probes come over plain HTTP from inside the compose network.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 30, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"
+
+# --- Logging --------------------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r} is not a level. Use DEBUG, INFO, WARNING or ERROR.")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "readable": {"format": "%(asctime)s %(levelname)-7s %(processName)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "readable"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery": {"level": LOG_LEVEL},
+    },
+}
+
+# --- Redis and Celery -----------------------------------------------------------------------------
+REDIS_URL = env_redis_url("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+# Time limits in seconds. The soft limit raises SoftTimeLimitExceeded inside the task so it can
+# clean up (close browser contexts); the hard limit kills the child process.
+PULSE_TASK_SOFT_TIME_LIMIT = env_int("PULSE_TASK_SOFT_TIME_LIMIT", default=300, minimum=1)
+PULSE_TASK_TIME_LIMIT = env_int("PULSE_TASK_TIME_LIMIT", default=360, minimum=1)
+if PULSE_TASK_SOFT_TIME_LIMIT >= PULSE_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "PULSE_TASK_SOFT_TIME_LIMIT must be smaller than PULSE_TASK_TIME_LIMIT so a task can clean up "
+        f"before it is killed (got {PULSE_TASK_SOFT_TIME_LIMIT} >= {PULSE_TASK_TIME_LIMIT})."
+    )
+# Redis re-delivers an unacknowledged message after this many seconds. With acks_late a task that
+# runs longer than this is started a second time while the first still runs; the system check
+# pulse.E001 refuses to start when any time limit reaches it.
+PULSE_REDIS_VISIBILITY_TIMEOUT = env_int("PULSE_REDIS_VISIBILITY_TIMEOUT", default=3600, minimum=1)
+
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-url
+CELERY_BROKER_URL = REDIS_URL
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-backend
+CELERY_RESULT_BACKEND = REDIS_URL
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-transport-options
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": PULSE_REDIS_VISIBILITY_TIMEOUT}
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-backend-transport-options
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": PULSE_REDIS_VISIBILITY_TIMEOUT}
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-connection-retry-on-startup
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#accept-content
+CELERY_ACCEPT_CONTENT = ["json"]
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-accept-content
+CELERY_RESULT_ACCEPT_CONTENT = ["json"]
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-serializer
+CELERY_TASK_SERIALIZER = "json"
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-serializer
+CELERY_RESULT_SERIALIZER = "json"
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#timezone
+CELERY_TIMEZONE = TIME_ZONE
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-expires
+CELERY_RESULT_EXPIRES = 60 * 60 * 24 * 7
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-extended
+# Keeps task name and arguments with the result so Flower and AsyncResult can show them.
+CELERY_RESULT_EXTENDED = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-acks-late
+CELERY_TASK_ACKS_LATE = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-reject-on-worker-lost
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-prefetch-multiplier
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-time-limit
+CELERY_TASK_TIME_LIMIT = PULSE_TASK_TIME_LIMIT
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-soft-time-limit
+CELERY_TASK_SOFT_TIME_LIMIT = PULSE_TASK_SOFT_TIME_LIMIT
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-track-started
+CELERY_TASK_TRACK_STARTED = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-send-task-events
+CELERY_WORKER_SEND_TASK_EVENTS = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-send-sent-event
+CELERY_TASK_SEND_SENT_EVENT = True
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-hijack-root-logger
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-max-tasks-per-child
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("PULSE_WORKER_MAX_TASKS_PER_CHILD", default=200, minimum=1)
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-default-queue
+# Callers that only know the broker URL send to the default "celery" queue, so the http worker
+# consumes it too; Pulse's own fan-out goes to "http" or "browser" by the routes below.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-routes
+CELERY_TASK_ROUTES = ("pulse.routing.route_task",)
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#beat-scheduler
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+PULSE_QUEUES = ("celery", "http", "browser")

@@ -1,0 +1,34 @@
+"""Tasks that exist only for tests; a test worker loads them with ``--include tests.support.tasks``."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import redis
+from celery import shared_task
+from django.conf import settings
+
+
+def _redis():
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+@shared_task(name="tests.record")
+def record(key: str, value: str = "") -> int:
+    """Append ``value`` to the Redis list ``key`` so a test can see the task ran, and how often."""
+    return _redis().rpush(f"tests:{key}", value or str(time.time()))
+
+
+@shared_task(name="tests.add")
+def add(left: int, right: int) -> int:
+    return left + right
+
+
+@shared_task(name="tests.sleep_then_record", bind=True)
+def sleep_then_record(self, key: str, seconds: float) -> int:
+    """Record the start and the end, sleeping between them; a kill in between leaves only the start."""
+    connection = _redis()
+    connection.rpush(f"tests:{key}", f"start:{os.getpid()}")
+    time.sleep(seconds)
+    return connection.rpush(f"tests:{key}", f"end:{os.getpid()}")
