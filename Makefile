@@ -14,6 +14,8 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   - install into .venv and run web, workers, beat and Flower locally"
 	@echo "make test   - install dev requirements and run the test suite on PostgreSQL and Redis"
+	@echo "make test-faults - the whole fault suite (kills workers, restarts private Redis/PostgreSQL)"
+	@echo "make bench  - every benchmark under tests/bench/, then a table of the figures"
 
 $(VENV)/.installed: requirements/base.txt requirements/dev.txt
 	@test -x $(PYTHON) || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
@@ -29,8 +31,12 @@ demo: install
 check-services: install
 	@DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) deploy/local/check_services.py
 
+# Slow fault tests (marked `faults`) are left out here; `make test-faults` runs the whole fault suite.
 test: check-services
-	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) -m pytest -m "not faults" $(PYTEST_ARGS)
+
+test-faults: check-services
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) -m pytest tests/faults $(PYTEST_ARGS)
 
 clean:
 	rm -rf var/ .pytest_cache
