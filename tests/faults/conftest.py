@@ -186,6 +186,19 @@ class PrivatePostgres:
         )
         assert result.returncode == 0, f"migrating the private database failed:\n{result.stderr[-3000:]}"
 
+    def run_django(self, code: str) -> str:
+        """Run Python with Django set up against this cluster (the test process's ORM uses another)."""
+        result = subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup()\n{code}"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "DATABASE_URL": self.url, "DJANGO_SETTINGS_MODULE": "tests.settings"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, f"Django code against the private database failed:\n{result.stderr[-3000:]}"
+        return result.stdout
+
     def cleanup(self) -> None:
         if (self.data / "postmaster.pid").exists():
             self._as_postgres(
