@@ -60,7 +60,8 @@ class PrivateRedis:
     and starts it again on the same port and data directory.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, append_only: bool = True) -> None:
+        self.append_only = append_only
         self.port = free_port()
         self.directory = Path(tempfile.mkdtemp(prefix="pulse-redis-"))
         self.process: subprocess.Popen | None = None
@@ -81,7 +82,8 @@ class PrivateRedis:
     def start(self) -> PrivateRedis:
         command = [
             "redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(self.directory),
+            "--appendonly", "yes" if self.append_only else "no", "--appendfsync", "everysec",
+            "--dir", str(self.directory),
             "--daemonize", "no", "--logfile", str(self.log_path),
         ]  # fmt: skip
         self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, start_new_session=True)

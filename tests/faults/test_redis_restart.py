@@ -15,7 +15,7 @@ import redis
 from django.conf import settings
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
-from tests.faults.conftest import broker_client, wait_until
+from tests.faults.conftest import PrivateRedis, broker_client
 
 
 def ping_ignoring_stale_connections(client, node_name: str) -> list:
@@ -80,3 +80,14 @@ def test_compose_runs_redis_with_the_persistence_this_fault_relies_on():
     command = redis_service["command"]
     assert command[command.index("--appendonly") + 1] == "yes"
     assert any(volume.endswith(":/data") for volume in redis_service["volumes"])
+
+
+def test_without_the_append_only_file_a_redis_restart_drops_queued_work():
+    # Why compose turns the append-only file on: the same restart without it loses the queue.
+    server = PrivateRedis(append_only=False).start()
+    try:
+        server.client().rpush("held", "a", "b", "c")
+        server.restart()
+        assert server.client().llen("held") == 0
+    finally:
+        server.cleanup()
