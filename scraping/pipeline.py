@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import connection, transaction
@@ -115,7 +115,8 @@ def _count(value) -> int | None:
 def normalise_item(item: ScrapedItem) -> ScrapedItem:
     published_at = item.published_at
     if published_at is not None and timezone.is_naive(published_at):
-        published_at = timezone.make_aware(published_at, timezone.utc)
+        # Platforms publish in UTC when they give no offset (RSS, APIs); scrapers pass that through.
+        published_at = published_at.replace(tzinfo=UTC)
     return dataclasses.replace(
         item,
         external_id=item.external_id.strip(),

@@ -88,7 +88,7 @@ def _platforms(value: Any) -> tuple[str, ...]:
         if not isinstance(name, str):
             raise ValueError(f"item {position} must be a string, got {_type_name(name)} {_short(name)}")
         if name not in known:
-            raise ValueError(f"unknown platform {_short(name)}; known platforms: {', '.join(known)}")
+            raise ValueError(f"unknown platform {_short(name)}, use one of: {', '.join(known)}")
         if name not in platforms:
             platforms.append(name)
     return tuple(platforms)

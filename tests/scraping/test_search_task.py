@@ -126,7 +126,7 @@ def test_a_client_that_imports_nothing_from_pulse_gets_the_summary(worker, keywo
         ({}, "keywords", "keywords: required"),
         ({"keywords": []}, "keywords", "at least one keyword"),
         ({"keywords": "acme"}, "keywords", "must be a list"),
-        ({"keywords": ["acme"], "platforms": ["myspace"]}, "platforms", "known platforms: "),
+        ({"keywords": ["acme"], "platforms": ["myspace"]}, "platforms", "use one of: "),
         ({"keywords": ["acme"], "platforms": ["test-ok"], "max_results": 10**9}, "max_results", "between 1 and 500"),
         ({"keywords": ["acme"], "platforms": ["test-ok"], "max_results": "5"}, "max_results", "got str"),
         ({"keywords": ["acme"], "platforms": ["test-ok"], "search_id": 7}, "search_id", "UUID"),
