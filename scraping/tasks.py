@@ -45,7 +45,11 @@ def platform_task_options(platform: str) -> dict:
 def search_canvas(search: Search):
     runs = PlatformRun.objects.filter(search=search).order_by("platform")
     header = [scrape_platform.si(run.pk).set(**platform_task_options(run.platform)) for run in runs]
-    return chord(group(header), finalize_search.si(str(search.pk)))
+    finalize = finalize_search.si(str(search.pk))
+    # A platform task killed at its hard time limit fails the chord and the body never runs; the
+    # errback still finalizes the row (that run counts as failed), so no search stays "running".
+    finalize.link_error(finalize_search.si(str(search.pk)))
+    return chord(group(header), finalize)
 
 
 @shared_task(name="pulse.search", bind=True, throws=(InvalidSearchInput,))

@@ -143,3 +143,22 @@ class CrashingScraper(TestScraper):
 
     def search(self, query: Query):
         raise ZeroDivisionError("division by zero in a parser")
+
+
+@register
+class StubbornScraper(TestScraper):
+    """Ignores the soft time limit and keeps working, so only the hard limit stops it."""
+
+    name = "test-stubborn"
+    queue = "browser"
+
+    def search(self, query: Query):
+        from celery.exceptions import SoftTimeLimitExceeded
+
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                time.sleep(0.05)
+            except SoftTimeLimitExceeded:
+                continue
+        return []
