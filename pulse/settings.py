@@ -7,6 +7,8 @@ message naming the variable when a value is malformed.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import environ
@@ -15,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pulse.env import (
     env_bool,
     env_database,
+    env_float,
     env_int,
     env_list,
     env_redis_url,
@@ -218,3 +221,35 @@ CELERY_TASK_ROUTES = ("pulse.routing.route_task",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 PULSE_QUEUES = ("celery", "http", "browser")
+
+# --- Pipeline -------------------------------------------------------------------------------------
+# Bounds of search input: max_results is per platform; the limit protects workers and platforms.
+PULSE_MAX_RESULTS_LIMIT = env_int("PULSE_MAX_RESULTS_LIMIT", default=500, minimum=1, maximum=10_000)
+PULSE_DEFAULT_MAX_RESULTS = env_int("PULSE_DEFAULT_MAX_RESULTS", default=50, minimum=1)
+# Transient scraper errors (429, 5xx, timeouts) are retried this many times after the first attempt,
+# waiting base * 2**n seconds (with jitter, capped at the maximum) unless the platform said Retry-After.
+PULSE_SCRAPE_MAX_RETRIES = env_int("PULSE_SCRAPE_MAX_RETRIES", default=3, minimum=0, maximum=20)
+PULSE_SCRAPE_BACKOFF_BASE = env_float("PULSE_SCRAPE_BACKOFF_BASE", default=2.0, minimum=0.0)
+PULSE_SCRAPE_BACKOFF_MAX = env_float("PULSE_SCRAPE_BACKOFF_MAX", default=300.0, minimum=0.0)
+# Scrapes started per platform across all workers (token bucket in Redis): "N/s", "N/m" or "N/h".
+# PULSE_RATE_LIMIT_<PLATFORM> (e.g. PULSE_RATE_LIMIT_FACEBOOK=6/m) overrides the default for one.
+PULSE_RATE_LIMIT_DEFAULT = env_str("PULSE_RATE_LIMIT_DEFAULT", default="30/m")
+PULSE_PLATFORM_RATE_LIMITS = {
+    name[len("PULSE_RATE_LIMIT_"):].lower().replace("_", "-"): value.strip()
+    for name, value in os.environ.items()
+    if name.startswith("PULSE_RATE_LIMIT_") and name != "PULSE_RATE_LIMIT_DEFAULT"
+}
+for _name, _rate in [("default", PULSE_RATE_LIMIT_DEFAULT), *PULSE_PLATFORM_RATE_LIMITS.items()]:
+    if not re.fullmatch(r"[1-9][0-9]*/[smh]", _rate):
+        raise ImproperlyConfigured(
+            f"rate limit for {_name} is {_rate!r}; write it as scrapes per second, minute or hour, e.g. 30/m."
+        )
+# Browser-queue tasks (Playwright) get their own, longer limits; http-queue tasks use the global ones.
+PULSE_BROWSER_TASK_SOFT_TIME_LIMIT = env_int("PULSE_BROWSER_TASK_SOFT_TIME_LIMIT", default=540, minimum=1)
+PULSE_BROWSER_TASK_TIME_LIMIT = env_int("PULSE_BROWSER_TASK_TIME_LIMIT", default=600, minimum=1)
+if PULSE_BROWSER_TASK_SOFT_TIME_LIMIT >= PULSE_BROWSER_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "PULSE_BROWSER_TASK_SOFT_TIME_LIMIT must be smaller than PULSE_BROWSER_TASK_TIME_LIMIT so a browser "
+        f"task can close its pages before it is killed (got {PULSE_BROWSER_TASK_SOFT_TIME_LIMIT} >= "
+        f"{PULSE_BROWSER_TASK_TIME_LIMIT})."
+    )
