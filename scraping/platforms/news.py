@@ -28,8 +28,8 @@ from scraping.platforms.base import (
     ScraperError,
     ScrapeResult,
     Scraper,
-    TransientScraperError,
 )
+from scraping.platforms.errors import raise_if_everything_failed
 from scraping.platforms.http import error_for_status, http_client, transport_error
 from scraping.platforms.matching import in_window, matched_keyword
 
@@ -133,12 +133,7 @@ class NewsScraper(Scraper):
                     if item and in_window(query, item.published_at):
                         items.setdefault(item.external_id, item)
 
-        if failures and len(failures) == len(sources):
-            message = "Every news feed failed: " + " | ".join(error.message for _, error in failures)
-            retry_after = max((error.retry_after or 0 for _, error in failures), default=0) or None
-            if any(not error.permanent for _, error in failures):
-                raise TransientScraperError(message, retry_after=retry_after)
-            raise PermanentScraperError(message)
+        raise_if_everything_failed([error for _, error in failures], sources=len(sources), what="news feed")
         newest_first = sorted(
             items.values(), key=lambda item: item.published_at or datetime.min.replace(tzinfo=UTC), reverse=True
         )

@@ -286,7 +286,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
     def youtube_api(self):
         keyword = self.keyword()
         modes = self.modes(keyword)
-        key = self.query.get("key", "")
+        key = self.query.get("key") or self.headers.get("X-Goog-Api-Key", "")
         if not key:
             self.youtube_error(403, "forbidden", "The request is missing a valid API key.")
         if key not in VALID_YOUTUBE_KEYS:
