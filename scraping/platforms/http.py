@@ -9,12 +9,12 @@ from scraping.platforms.base import PermanentScraperError, TransientScraperError
 from scraping.platforms.ssrf import httpx_request_hook
 
 
-def http_client(**kwargs) -> httpx.Client:
+def http_client(*, headers: dict | None = None, **kwargs) -> httpx.Client:
     return httpx.Client(
         timeout=settings.PULSE_HTTP_TIMEOUT,
         follow_redirects=True,
         max_redirects=5,
-        headers={"User-Agent": settings.PULSE_HTTP_USER_AGENT},
+        headers={"User-Agent": settings.PULSE_HTTP_USER_AGENT, **(headers or {})},
         event_hooks={"request": [httpx_request_hook]},
         **kwargs,
     )

@@ -404,7 +404,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         }
         config_json = json.dumps(config).replace("</", "<\\/")
         body = f"<div id='feed' data-platform='{platform}'></div><div id='spinner'>Loading…</div><script>{SCROLL_SCRIPT.replace('__CONFIG__', config_json)}</script>"
-        style = "<style>.post{min-height:180px;border:1px solid #ccc;margin:8px;padding:8px}</style>"
+        style = "<style>.post{display:block;min-height:180px;border:1px solid #ccc;margin:8px;padding:8px}</style>"
         return self.html_page(body, title=title, head=style)
 
     # --- web ---------------------------------------------------------------------------------------
@@ -486,6 +486,8 @@ SCROLL_SCRIPT = r"""
     } finally {
       loading = false;
     }
+    // A page too short to scroll would never load more; fill the screen first.
+    if (!done && document.body.scrollHeight <= window.innerHeight) loadMore();
   }
   window.addEventListener('scroll', function () {
     if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 300) loadMore();
