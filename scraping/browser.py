@@ -83,13 +83,6 @@ def process_parent(pid: int) -> int | None:
         return None
 
 
-def process_command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return ""
-
-
 def child_pids(parent: int) -> list[int]:
     children = []
     for entry in os.listdir("/proc"):
@@ -192,6 +185,11 @@ class BrowserPool:
         self.pages_total = 0
         self.open_contexts = 0
         self.processes: list[dict] = []
+        self._driver_pids: list[int] = []
+
+    @property
+    def record_path(self) -> Path:
+        return pid_dir() / f"{self.owner_pid}-{id(self):x}.json"
 
     # Main-thread side ------------------------------------------------------------------------
     def run(self, work: Callable[[Any], T], *, storage_state: str | None = None) -> T:
@@ -307,7 +305,10 @@ class BrowserPool:
                 reap_orphans()
                 from playwright.sync_api import sync_playwright
 
+                before = set(child_pids(self.owner_pid))
                 self._playwright = sync_playwright().start()
+                # The driver is the child that appeared just now (another pool may share the process).
+                self._driver_pids = [pid for pid in child_pids(self.owner_pid) if pid not in before]
             executable = find_chromium(self._playwright)
             self._browser = self._playwright.chromium.launch(
                 executable_path=executable,
@@ -323,10 +324,7 @@ class BrowserPool:
     def _record_processes(self, executable: str) -> None:
         """Write the driver's and Chromium's pids (with start times) for the orphan reaper."""
         processes = []
-        for driver in child_pids(self.owner_pid):
-            command = process_command(driver)
-            if "playwright" not in command and "run-driver" not in command:
-                continue
+        for driver in self._driver_pids:
             processes.append({"pid": driver, "start": process_start_time(driver), "what": "driver"})
             for browser_pid in child_pids(driver):
                 is_leader = os.getpgid(browser_pid) == browser_pid
@@ -335,7 +333,7 @@ class BrowserPool:
                 )
         self.processes = processes
         record = {"owner_pid": self.owner_pid, "owner_start": self.owner_start, "executable": executable, "processes": processes}
-        path = pid_dir() / f"{self.owner_pid}.json"
+        path = self.record_path
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(record))
         temporary.replace(path)
@@ -347,6 +345,8 @@ class BrowserPool:
         browser = self._ensure_browser()
         blocked: list[BlockedURLError] = []
         context = browser.new_context(storage_state=storage_state or None, viewport={"width": 1280, "height": 900})
+        # Page steps look here to report a refused navigation as such, not as a network error.
+        context.pulse_blocked = blocked
         self.open_contexts += 1
         try:
             timeout_ms = settings.PULSE_BROWSER_NAVIGATION_TIMEOUT * 1000
@@ -437,7 +437,7 @@ class BrowserPool:
             self._playwright = None
         self.processes = []
         with suppress(FileNotFoundError):
-            (pid_dir() / f"{self.owner_pid}.json").unlink()
+            self.record_path.unlink()
 
 
 def first_line(error: BaseException) -> str:

@@ -13,7 +13,17 @@ LOGIN_WALL_SELECTOR = "form#login_form, form#loginForm, input[name='pass'], inpu
 
 def open_page(page, url: str, *, what: str, wait_until: str = "domcontentloaded"):
     """Navigate and turn an HTTP error status into the typed error it means."""
-    response = page.goto(url, wait_until=wait_until)
+    from playwright.sync_api import Error as PlaywrightError
+
+    blocked = getattr(page.context, "pulse_blocked", None)
+    if blocked is not None:
+        blocked.clear()  # refusals of an earlier page in this context are not this page's
+    try:
+        response = page.goto(url, wait_until=wait_until)
+    except PlaywrightError:
+        if blocked:
+            raise blocked[-1] from None
+        raise
     if response is None:
         return None
     status = response.status
