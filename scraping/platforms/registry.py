@@ -1,57 +1,110 @@
-"""The platform registry: one name, one scraper class.
+"""Platform name → scraper class, by dotted path, imported on first use.
 
-Scraper modules register their class with ``@register``; a duplicate name fails at import time so
-two platforms can never silently shadow each other. Everything else in Pulse looks scrapers up
-through ``get_scraper`` only, which is also the one seam tests use to add test platforms.
+Adding a platform is one module in ``scraping.platforms`` and one ``register`` line below. Names
+are public (they appear in search input, schedules and stored mentions), so a duplicate name is
+a configuration error and an unknown one fails loudly with the list of known names.
 """
 
 from __future__ import annotations
 
-from scraping.platforms.base import Scraper
+from functools import cache
 
-_SCRAPERS: dict[str, type[Scraper]] = {}
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from scraping.platforms.base import Scraper
 
 QUEUES = ("http", "browser")
 
+_PLATFORMS: dict[str, str] = {}
+# Platforms a search without an explicit list does not use (extra platforms that must be asked for).
+_NOT_DEFAULT: set[str] = set()
 
-def register(scraper_class: type[Scraper]) -> type[Scraper]:
-    """Class decorator: add a scraper under its ``name``; refuses empty and duplicate names."""
-    name = getattr(scraper_class, "name", "")
-    if not name:
-        raise ValueError(f"{scraper_class.__qualname__} has no name; set the class attribute `name`.")
-    if scraper_class.queue not in QUEUES:
-        raise ValueError(f"{scraper_class.__qualname__}.queue is {scraper_class.queue!r}; use one of {QUEUES}.")
-    existing = _SCRAPERS.get(name)
-    if existing is not None and existing is not scraper_class:
-        raise ValueError(
-            f"platform name {name!r} is already registered by {existing.__module__}.{existing.__qualname__}; "
-            "every platform needs its own name."
+
+def register(name: str, dotted_path: str, *, default: bool = True) -> None:
+    """Add a platform. Registering a name twice is refused, whatever the path.
+
+    ``default=False`` keeps the platform out of "all enabled platforms": it runs only when named.
+    """
+    if not name or not name.isidentifier() or name != name.lower():
+        raise ImproperlyConfigured(
+            f"Platform name {name!r} is not valid: use a short lower-case identifier such as 'news'."
         )
-    _SCRAPERS[name] = scraper_class
-    return scraper_class
+    if name in _PLATFORMS:
+        raise ImproperlyConfigured(
+            f"Platform {name!r} is already registered (as {_PLATFORMS[name]}); "
+            f"cannot register it again as {dotted_path}. Pick another name."
+        )
+    _PLATFORMS[name] = dotted_path
+    if not default:
+        _NOT_DEFAULT.add(name)
+
+
+def unregister(name: str) -> None:
+    """Remove a platform (tests register throw-away platforms and clean up with this)."""
+    _PLATFORMS.pop(name, None)
+    _NOT_DEFAULT.discard(name)
+    scraper_class.cache_clear()
+
+
+register("news", "scraping.platforms.news.NewsScraper")
+register("youtube", "scraping.platforms.youtube.YouTubeScraper")
+register("facebook", "scraping.platforms.facebook.FacebookScraper")
+register("instagram", "scraping.platforms.instagram.InstagramScraper")
+register("web", "scraping.platforms.web.WebScraper")
 
 
 def platform_names() -> list[str]:
-    return sorted(_SCRAPERS)
+    """Every registered platform, in registration order."""
+    return list(_PLATFORMS)
 
 
-def enabled_platform_names() -> list[str]:
-    """Platforms searched when a search names none (scrapers may opt out with ``enabled = False``)."""
-    return [name for name in platform_names() if getattr(_SCRAPERS[name], "enabled", True)]
+def _unknown(name: str) -> KeyError:
+    return KeyError(f"Unknown platform {name!r}. Known platforms: {', '.join(platform_names())}.")
+
+
+@cache
+def scraper_class(name: str) -> type[Scraper]:
+    try:
+        dotted_path = _PLATFORMS[name]
+    except KeyError:
+        raise _unknown(name) from None
+    cls = import_string(dotted_path)
+    if not (isinstance(cls, type) and issubclass(cls, Scraper)) or cls.name != name:
+        raise ImproperlyConfigured(
+            f"{dotted_path} is registered as platform {name!r} but is not a Scraper subclass with "
+            f"name = {name!r}."
+        )
+    return cls
 
 
 def get_scraper(name: str) -> Scraper:
-    try:
-        scraper_class = _SCRAPERS[name]
-    except KeyError:
-        known = ", ".join(platform_names()) or "none registered"
-        raise KeyError(f"unknown platform {name!r}; known platforms: {known}") from None
-    return scraper_class()
+    """A fresh scraper for ``name``; unknown names raise ``KeyError`` listing the known ones."""
+    return scraper_class(name)()
+
+
+def enabled_platform_names() -> list[str]:
+    """Platforms a search uses when it names none: ``PULSE_ENABLED_PLATFORMS``, or all of them."""
+    configured = list(getattr(settings, "PULSE_ENABLED_PLATFORMS", []) or [])
+    if not configured:
+        return [name for name in platform_names() if name not in _NOT_DEFAULT]
+    unknown = [name for name in configured if name not in _PLATFORMS]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"PULSE_ENABLED_PLATFORMS names unknown platforms {unknown}; known: {', '.join(platform_names())}."
+        )
+    return [name for name in platform_names() if name in configured]
 
 
 def platform_queue(name: str) -> str:
-    try:
-        return _SCRAPERS[name].queue
-    except KeyError:
-        known = ", ".join(platform_names()) or "none registered"
-        raise KeyError(f"unknown platform {name!r}; known platforms: {known}") from None
+    """The Celery queue that runs this platform: "http" for plain HTTP work, "browser" for Playwright.
+
+    A scraper may decide per configuration (YouTube needs the browser only without an API key).
+    """
+    cls = scraper_class(name)
+    resolve = getattr(cls, "resolve_queue", None)
+    queue = resolve() if callable(resolve) else cls.queue
+    if queue not in QUEUES:
+        raise ImproperlyConfigured(f"Platform {name!r} asks for queue {queue!r}; use one of {QUEUES}.")
+    return queue

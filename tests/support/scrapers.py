@@ -17,7 +17,7 @@ import redis
 from django.conf import settings
 
 from scraping.platforms.base import PermanentScraperError, Query, ScrapedItem, Scraper, TransientScraperError
-from scraping.platforms.registry import register
+from scraping.platforms import registry
 
 FLAKY_FAILURES = 2
 ITEMS_PER_KEYWORD = 3
@@ -56,7 +56,15 @@ def items_for(platform: str, query: Query) -> list[ScrapedItem]:
 
 
 class TestScraper(Scraper):
-    enabled = False  # never part of "all enabled platforms"
+    pass
+
+
+def register(scraper_class: type[Scraper]) -> type[Scraper]:
+    """Register a test platform; it runs only when a search names it, never as a default."""
+    dotted_path = f"{scraper_class.__module__}.{scraper_class.__qualname__}"
+    if registry._PLATFORMS.get(scraper_class.name) != dotted_path:
+        registry.register(scraper_class.name, dotted_path, default=False)
+    return scraper_class
 
 
 @register
