@@ -310,3 +310,10 @@ PULSE_BROWSER_SCROLL_PAUSE = env_float("PULSE_BROWSER_SCROLL_PAUSE", default=0.3
 PULSE_BROWSER_MAX_SCROLLS = env_int("PULSE_BROWSER_MAX_SCROLLS", default=60, minimum=1)
 # Where each worker child records its Chromium so a later child can reap it after a hard kill.
 PULSE_BROWSER_PID_DIR = Path(env_str("PULSE_BROWSER_PID_DIR", default=str(VAR_DIR / "browsers")))
+
+# --- Reliability ----------------------------------------------------------------------------------
+# When PostgreSQL is unreachable (restart, failover) search tasks wait and try again instead of
+# failing: after 1, 2, 4 … s with jitter, at most the maximum between tries, at most this many
+# retries of one task (20 retries with the 60 s cap ride out an outage of roughly 10–15 minutes).
+PULSE_DATABASE_RETRY_MAX = env_int("PULSE_DATABASE_RETRY_MAX", default=20, minimum=0, maximum=1000)
+PULSE_DATABASE_RETRY_BACKOFF_MAX = env_float("PULSE_DATABASE_RETRY_BACKOFF_MAX", default=60.0, minimum=0.1)

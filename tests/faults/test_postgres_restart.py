@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
+from types import SimpleNamespace
 
 from django.conf import settings
 
-from tests.faults.conftest import broker_client
+from tests.faults.conftest import broker_client, wait_until
+from tests.support.scrapers import ITEMS_PER_KEYWORD, OkScraper, SlowScraper, query_key
 
 
 def test_worker_and_beat_survive_a_postgres_restart_and_use_the_database_again_at_once(
@@ -54,3 +57,51 @@ def test_worker_and_beat_survive_a_postgres_restart_and_use_the_database_again_a
     assert postgres_up.query(
         "select count(*) from django_celery_beat_periodictask where name = %s and enabled", (f"record {beat_key}",)
     ) == [(1,)]
+
+
+def test_a_search_whose_database_goes_away_while_storing_retries_with_backoff_and_succeeds(
+    postgres_up, private_redis, fault_processes
+):
+    env = {"DATABASE_URL": postgres_up.url, "REDIS_URL": private_redis.url()}
+    worker = fault_processes.worker(env=env, concurrency=2, name="pg-search")
+    worker_pid = worker.pid
+    client = broker_client(private_redis.url())
+    markers = private_redis.client()
+    keyword = f"pg{uuid.uuid4().hex[:10]}"
+    key = query_key(SimpleNamespace(keywords=(keyword,)))
+    platforms = [SlowScraper.name, OkScraper.name]
+
+    result = client.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": platforms})
+    wait_until(lambda: markers.get(f"pulse:test:slow-started:{key}"), timeout=30, what="the slow platform to start")
+    wait_until(
+        lambda: postgres_up.query(
+            "select r.status from scraping_platformrun r join scraping_search s on s.id = r.search_id "
+            "where s.keywords ->> 0 = %s and r.platform = %s", (keyword, OkScraper.name)
+        ) == [("succeeded",)],
+        timeout=30,
+        what="the quick platform to finish",
+    )  # fmt: skip
+
+    # The database goes away just as the slow platform hands over its items for storing.
+    postgres_up.stop()
+    markers.set(f"pulse:test:slow-release:{key}", "1", ex=120)
+    worker.wait_for_log("the database is unavailable", timeout=30)
+    time.sleep(3)  # stay down across more than one retry
+    postgres_up.start()
+
+    summary = result.get(timeout=120)
+    assert summary["status"] == "succeeded", summary
+    ((status, found, new, matches),) = postgres_up.query(
+        "select status, mentions_found, mentions_new, "
+        "(select count(*) from scraping_mentionmatch m where m.search_id = s.id) from scraping_search s "
+        "where s.id = %s", (summary["search_id"],)
+    )  # fmt: skip
+    expected = ITEMS_PER_KEYWORD * len(platforms)
+    assert (status, found, new, matches) == ("succeeded", expected, expected, expected)
+    ((slow_status, slow_attempts),) = postgres_up.query(
+        "select status, attempts from scraping_platformrun where search_id = %s and platform = %s",
+        (summary["search_id"], SlowScraper.name),
+    )
+    assert slow_status == "succeeded" and slow_attempts >= 2
+    assert worker.is_running() and worker.pid == worker_pid, "the worker restarted"
+    assert worker.log().count("the database is unavailable") <= 8, "retried without backing off"
