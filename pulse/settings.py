@@ -218,3 +218,7 @@ CELERY_TASK_ROUTES = ("pulse.routing.route_task",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 PULSE_QUEUES = ("celery", "http", "browser")
+
+# --- Schedules ------------------------------------------------------------------------------------
+# Run by `manage.py demo_setup` (make demo): seeds the demo scheduled searches once, never overwriting edits.
+PULSE_DEMO_SETUP_HOOKS = (*globals().get("PULSE_DEMO_SETUP_HOOKS", ()), "schedules.demo.seed_demo_schedules")

@@ -241,6 +241,18 @@ def schedule_create(
     return scheduled_search
 
 
+def schedule_validate(*, scheduled_search: ScheduledSearch | None = None, **fields) -> None:
+    """Check fields as schedule_create (or schedule_update, given the row) would, writing nothing."""
+    if scheduled_search is None:
+        missing = [name for name in ("name", "keywords", "platforms", "schedule") if name not in fields]
+        if missing:
+            raise ValidationError({name: ["This field is required."] for name in missing})
+        _clean(fields, instance=None)
+        return
+    instance = ScheduledSearch.objects.select_related("periodic_task").get(pk=scheduled_search.pk)
+    _clean(fields, instance=instance)
+
+
 def schedule_update(*, scheduled_search: ScheduledSearch, **fields) -> ScheduledSearch:
     """Change any of schedule_create's fields; timing changes reach a running beat, keyword edits need none."""
     unknown = sorted(set(fields) - set(UPDATABLE_FIELDS))

@@ -107,3 +107,60 @@ def clean_timezone(value) -> ZoneInfo:
         return ZoneInfo(value)
     except ZoneInfoNotFoundError:  # pragma: no cover  (available_timezones() listed it)
         raise ValidationError({"timezone": [f"Unknown timezone {value!r}."]}) from None
+
+
+def validate_pulse_periodic_task(*, task: str, args, kwargs, periodic_task_id: int | None) -> None:
+    """Check a PeriodicTask row for one of Pulse's tasks, as edited in django-celery-beat's own admin.
+
+    ``pulse.scheduled_search`` must carry exactly ``{"scheduled_search_id": <id of an existing
+    scheduled search>}`` and belong to that search; ``pulse.search`` kwargs must pass the search
+    validation. Other tasks are not Pulse's to judge.
+    """
+    from schedules.models import SCHEDULED_SEARCH_TASK, ScheduledSearch
+
+    if task == SCHEDULED_SEARCH_TASK:
+        if args:
+            raise ValidationError({"args": ["pulse.scheduled_search takes no positional arguments; empty them ([])."]})
+        if not isinstance(kwargs, dict) or set(kwargs) != {"scheduled_search_id"}:
+            raise ValidationError(
+                {"kwargs": ['pulse.scheduled_search needs exactly {"scheduled_search_id": <id>}. '
+                            "Better: create and edit scheduled searches under Scheduled searches."]}
+            )
+        identifier = kwargs["scheduled_search_id"]
+        if isinstance(identifier, bool) or not isinstance(identifier, int):
+            raise ValidationError({"kwargs": [f"scheduled_search_id must be a whole number, got {identifier!r}."]})
+        scheduled_search = ScheduledSearch.objects.filter(pk=identifier).first()
+        if scheduled_search is None:
+            raise ValidationError({"kwargs": [f"There is no scheduled search with id {identifier}."]})
+        if scheduled_search.periodic_task_id and scheduled_search.periodic_task_id != periodic_task_id:
+            raise ValidationError(
+                {"kwargs": [f"Scheduled search {scheduled_search.name!r} already has its own periodic task; "
+                            "a second one would run it twice. Edit its timing under Scheduled searches."]}
+            )
+    elif task == "pulse.search":
+        if args:
+            raise ValidationError({"args": ["pulse.search takes keyword arguments only; empty args ([])."]})
+        if not isinstance(kwargs, dict):
+            raise ValidationError({"kwargs": ["pulse.search needs an object of keyword arguments."]})
+        try:
+            from scraping.validation import validate_search_input
+        except ImportError:
+            validate_search_input = _basic_search_input_check
+        try:
+            validate_search_input(kwargs)
+        except ValidationError as error:
+            messages = [f"{field}: {message}" for field, items in error.message_dict.items() for message in items]
+            raise ValidationError({"kwargs": messages}) from None
+
+
+def _basic_search_input_check(data: dict) -> None:
+    """Keywords and platforms, used only while ``scraping.validation`` is not installed."""
+    allowed = {"keywords", "platforms", "since", "until", "max_results", "search_id"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError({"kwargs": [f"Unknown argument(s) {unknown}; allowed: {sorted(allowed)}."]})
+    clean_keywords(data.get("keywords"))
+    if "platforms" in data:
+        clean_platforms(data["platforms"])
+    if "max_results" in data:
+        clean_max_results(data["max_results"])
