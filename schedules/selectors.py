@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from cron_descriptor import ExpressionDescriptor, Options
 from croniter import croniter
@@ -87,6 +87,35 @@ def schedule_in_words(*, scheduled_search: ScheduledSearch) -> str:
     )
 
 
+def cron_next_runs(expression: str, *, zone, after: datetime, count: int) -> list[datetime]:
+    """Next cron runs the way beat (Celery's crontab) runs them across daylight-saving changes.
+
+    1. Each run is the next cron slot in *wall-clock* time after the previous run's wall-clock time
+       (croniter on naive local times), so a repeated hour in autumn does not run a slot twice.
+    2. A slot that does not exist (spring gap) is read with the offset before the change (fold 0),
+       i.e. it runs an hour later in the new local time, once.
+    croniter on aware datetimes alone runs a daily 01:30 twice on the autumn change in
+    Europe/London; tests/schedules/test_dst.py checks this function against beat's is_due.
+    """
+    runs: list[datetime] = []
+    moment = after.astimezone(zone)
+    while len(runs) < count:
+        wall = moment.replace(tzinfo=None)
+        candidate = croniter(expression, wall).get_next(datetime)
+        instant = candidate.replace(tzinfo=zone, fold=0)
+        if instant <= moment:
+            # ``after`` lay in the second pass of a repeated hour: the slot's second occurrence is next.
+            instant = candidate.replace(tzinfo=zone, fold=1)
+            if instant <= moment:
+                moment = instant.replace(fold=1)
+                continue
+        # Normalise through UTC so the result carries the real offset of that instant.
+        instant = instant.astimezone(timezone.utc).astimezone(zone)
+        runs.append(instant)
+        moment = instant
+    return runs
+
+
 def timing_next_runs(timing: Timing | None, *, zone, count: int = 5, after: datetime | None = None,
                      last_run_at: datetime | None = None) -> list[datetime]:
     """The next ``count`` run times, aware in ``zone``.
@@ -99,8 +128,7 @@ def timing_next_runs(timing: Timing | None, *, zone, count: int = 5, after: date
         return []
     after = (after or django_timezone.now()).astimezone(zone)
     if timing.kind == "cron":
-        iterator = croniter(timing.cron, after)
-        return [iterator.get_next(datetime).astimezone(zone) for _ in range(count)]
+        return cron_next_runs(timing.cron, zone=zone, after=after, count=count)
     if timing.kind == "every":
         step = timedelta(**{timing.period: timing.every})
         start = last_run_at + step if last_run_at else after

@@ -188,21 +188,32 @@ def _task_kwargs(scheduled_search: ScheduledSearch) -> str:
     return json.dumps({"scheduled_search_id": scheduled_search.pk})
 
 
+_TASK_FIELDS = ("name", "task", "args", "kwargs", "description", "interval_id", "crontab_id", "solar_id",
+                "clocked_id", "one_off", "enabled", "last_run_at")
+
+
 def _sync_periodic_task(scheduled_search: ScheduledSearch, timing: Timing | None) -> None:
-    """Write the PeriodicTask from the ScheduledSearch: name, kwargs, enabled and (if given) timing."""
+    """Write the PeriodicTask from the ScheduledSearch: name, kwargs, enabled and (if given) timing.
+
+    The PeriodicTask is saved only when one of its fields changes: every save makes a running beat
+    reload all its entries, and a keyword edit needs no beat change at all.
+    """
     periodic_task = scheduled_search.periodic_task or PeriodicTask(task=SCHEDULED_SEARCH_TASK)
+    before = tuple(getattr(periodic_task, field) for field in _TASK_FIELDS)
     periodic_task.name = scheduled_search.name
     periodic_task.task = SCHEDULED_SEARCH_TASK
     periodic_task.args = "[]"
     periodic_task.kwargs = _task_kwargs(scheduled_search)
     periodic_task.description = f"Scheduled search {scheduled_search.name!r}; edit it under Scheduled searches."
+    previous_clocked_id = periodic_task.clocked_id
     if timing is not None:
         apply_timing(periodic_task, timing, zone=scheduled_search.timezone)
     periodic_task.enabled = scheduled_search.enabled
-    if periodic_task.one_off and periodic_task.enabled and periodic_task.last_run_at and timing is not None:
+    if periodic_task.one_off and periodic_task.clocked_id != previous_clocked_id:
         # A new one-off time is a new run: forget the previous one so beat runs it again.
         periodic_task.last_run_at = None
-    periodic_task.save()
+    if periodic_task.pk is None or tuple(getattr(periodic_task, field) for field in _TASK_FIELDS) != before:
+        periodic_task.save()
     if scheduled_search.periodic_task_id != periodic_task.pk:
         scheduled_search.periodic_task = periodic_task
         scheduled_search.save(update_fields=["periodic_task", "updated_at"])
