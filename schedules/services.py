@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,6 +24,7 @@ from scraping.models import Search
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_TIMEZONE = "Asia/Kuala_Lumpur"
 FOLLOW_UP_TASK = "pulse.scheduled_search_follow_up"
 FOLLOW_UP_FAILED_TASK = "pulse.scheduled_search_follow_up_failed"
 
@@ -61,16 +63,18 @@ def _check_no_follow_up_loop(*, instance: ScheduledSearch | None, cleaned: dict)
     """Refuse follow-ups that lead back to this search: they would run each other forever."""
     if instance is None or instance.pk is None:
         return
-    seen = {instance.pk}
+    visited: set[int] = set()
     pending = _follow_up_targets(instance, cleaned)
     while pending:
         target = pending.pop()
-        if target.pk in seen:
+        if target.pk == instance.pk:
             raise ValidationError(
-                {"on_success": [f"Following up with {target.name!r} would lead back to {instance.name!r} "
-                                "and run them in a loop forever. Choose another follow-up."]}
+                {"on_success": [f"These follow-ups lead back to {instance.name!r} and would run in a loop "
+                                "forever. Choose another follow-up."]}
             )
-        seen.add(target.pk)
+        if target.pk in visited:
+            continue
+        visited.add(target.pk)
         pending.extend(_follow_up_targets(target, {}))
 
 
@@ -156,8 +160,8 @@ def _clean(fields: dict, *, instance: ScheduledSearch | None) -> tuple[dict, Tim
                 errors.setdefault(field, []).append("A scheduled search cannot follow up with itself.")
 
     timing = None
-    zone = cleaned.get("timezone") or (instance.timezone if instance else None)
-    if "schedule" in fields and zone is not None:
+    zone = cleaned.get("timezone") or (instance.timezone if instance else ZoneInfo(DEFAULT_TIMEZONE))
+    if "schedule" in fields:
         current = _current_timing(instance)
         try:
             timing = parse_schedule(fields["schedule"], zone=zone, require_future=False)
