@@ -12,6 +12,7 @@ import logging
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from celery import Signature, signature
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone as django_timezone
@@ -329,7 +330,7 @@ def schedule_resume(*, scheduled_search: ScheduledSearch) -> ScheduledSearch:
 def schedules_set_enabled(*, scheduled_search_ids: list[int], enabled: bool) -> int:
     """Pause or resume many at once (admin actions): two UPDATEs and one change marker for beat."""
     with transaction.atomic():
-        rows = ScheduledSearch.objects.select_for_update().filter(pk__in=scheduled_search_ids)
+        rows = ScheduledSearch.objects.select_for_update(of=("self",)).filter(pk__in=scheduled_search_ids)
         if enabled:
             for scheduled_search in rows.select_related("periodic_task"):
                 _refuse_resuming_a_finished_one_off(scheduled_search)
@@ -373,6 +374,21 @@ def schedule_duplicate(*, scheduled_search: ScheduledSearch) -> ScheduledSearch:
 
 # --- running ----------------------------------------------------------------------------------------
 
+def with_follow_ups(*, canvas: Signature, scheduled_search: ScheduledSearch, search: Search) -> Signature:
+    """Chain the follow-up task after ``canvas`` (a search's canvas) when the schedule has follow-ups.
+
+    The success path passes the canvas result to ``pulse.scheduled_search_follow_up``; an exception
+    anywhere in the canvas calls ``pulse.scheduled_search_follow_up_failed`` through link_error.
+    """
+    if not (scheduled_search.on_success_id or scheduled_search.on_failure_action):
+        return canvas
+    follow_up_kwargs = {"scheduled_search_id": scheduled_search.pk, "search_id": str(search.pk)}
+    chained = canvas | signature(FOLLOW_UP_TASK, kwargs=follow_up_kwargs)
+    # link_error on a chain reaches every task in it, so a crash anywhere still gets its follow-up.
+    chained.link_error(signature(FOLLOW_UP_FAILED_TASK, kwargs=follow_up_kwargs))
+    return chained
+
+
 def _search_start(*, scheduled_search: ScheduledSearch, trigger: str, parent: Search | None = None) -> Search:
     """Create the Search for one run and enqueue its canvas, chained to the follow-up task, on commit.
 
@@ -381,8 +397,6 @@ def _search_start(*, scheduled_search: ScheduledSearch, trigger: str, parent: Se
        ``pulse.scheduled_search_follow_up``, and an unexpected crash calls
        ``pulse.scheduled_search_follow_up_failed``. Both are added only when follow-ups are set.
     """
-    from celery import signature
-
     now = django_timezone.now()
     since = now - scheduled_search.lookback if scheduled_search.lookback else None
     with transaction.atomic():
@@ -391,12 +405,9 @@ def _search_start(*, scheduled_search: ScheduledSearch, trigger: str, parent: Se
             max_results=scheduled_search.max_results, trigger=trigger, scheduled_search=scheduled_search,
             parent=parent,
         )
-        canvas = searching.search_canvas(search=search)
-        if scheduled_search.on_success_id or scheduled_search.on_failure_action:
-            follow_up_kwargs = {"scheduled_search_id": scheduled_search.pk, "search_id": str(search.pk)}
-            canvas = canvas | signature(FOLLOW_UP_TASK, kwargs=follow_up_kwargs)
-            # link_error on a chain reaches every task in it, so a crash anywhere still gets its follow-up.
-            canvas.link_error(signature(FOLLOW_UP_FAILED_TASK, kwargs=follow_up_kwargs))
+        canvas = with_follow_ups(
+            canvas=searching.search_canvas(search=search), scheduled_search=scheduled_search, search=search
+        )
         searching.enqueue_on_commit(canvas)
     logger.info("Scheduled search %r started search %s (%s)", scheduled_search.name, search.pk, trigger)
     return search
