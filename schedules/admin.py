@@ -62,7 +62,7 @@ class ScheduledSearchForm(forms.ModelForm):
     every = forms.IntegerField(label="Every", required=False, min_value=1)
     period = forms.ChoiceField(label="Period", required=False, choices=[(p, p) for p in PERIODS], initial="hours")
     once = forms.CharField(
-        label="Once at", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label="Once at", required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local", "step": "1"}),
         help_text="Date and time in the schedule's timezone.",
     )
     solar_event = forms.ChoiceField(label="Solar event", required=False,
@@ -106,7 +106,10 @@ class ScheduledSearchForm(forms.ModelForm):
                             "solar_event": timing.solar, "latitude": timing.latitude,
                             "longitude": timing.longitude})
             if timing.once:
-                initial["once"] = timing.once.strftime("%Y-%m-%dT%H:%M")
+                # Keep seconds when there are any, so re-saving an unrelated field does not move the time.
+                initial["once"] = timing.once.replace(tzinfo=None).isoformat(
+                    timespec="minutes" if timing.once.second == 0 else "seconds"
+                )
 
     def schedule_dict(self) -> dict:
         data = self.cleaned_data

@@ -429,7 +429,13 @@ def scheduled_search_execute(*, scheduled_search_id: int) -> Search | None:
     if not scheduled_search.enabled:
         logger.info("Scheduled search %r is paused; not running it", scheduled_search.name)
         return None
-    return _search_start(scheduled_search=scheduled_search, trigger=Search.Trigger.SCHEDULE)
+    search = _search_start(scheduled_search=scheduled_search, trigger=Search.Trigger.SCHEDULE)
+    if scheduled_search.periodic_task_id and PeriodicTask.objects.filter(
+        pk=scheduled_search.periodic_task_id, one_off=True
+    ).exists():
+        # Beat disables a one-off PeriodicTask after sending it; show the scheduled search as done too.
+        ScheduledSearch.objects.filter(pk=scheduled_search.pk).update(enabled=False)
+    return search
 
 
 # --- follow-ups -------------------------------------------------------------------------------------

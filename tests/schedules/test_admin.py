@@ -51,7 +51,7 @@ def form_data(**overrides):
 def test_the_add_form_has_real_fields_and_no_json(analyst):
     page = analyst.get(ADD_URL).content.decode()
     for field in ('name="keywords"', 'type="checkbox" name="platforms"', 'name="cron"', 'name="every"',
-                  'type="datetime-local" name="once"', 'name="solar_event"', 'name="timezone"',
+                  'type="datetime-local" name="once" step="1"', 'name="solar_event"', 'name="timezone"',
                   'name="misfire_policy"', 'name="on_success"'):
         assert field in page
     assert 'name="kwargs"' not in page

@@ -65,6 +65,8 @@ def test_a_running_beat_picks_up_new_edited_paused_and_resumed_schedules(worker,
         services.schedule_resume(scheduled_search=paused)
         beat.wait_for(lambda: scheduled_runs(paused) >= 1, timeout=75, what="the resumed schedule's run")
         assert scheduled_runs(created) == 1, "a one-off schedule ran twice"
+        created.refresh_from_db()
+        assert created.enabled is False, "a one-off that has run still shows as enabled"
     finally:
         beat.stop()
     assert "DatabaseScheduler" in beat.log()
