@@ -77,6 +77,9 @@ class ScheduledSearchForm(forms.ModelForm):
             "on_success", "on_failure_action", "on_failure_run",
         ]
 
+    class Media:
+        js = ("schedules/schedule_kind.js",)
+
     # Service error keys → the form field that shows them.
     ERROR_FIELDS = {"lookback": "lookback_hours"}
 

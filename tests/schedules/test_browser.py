@@ -38,7 +38,11 @@ def test_an_analyst_creates_a_cron_schedule_in_a_real_browser_and_sees_its_next_
             page.fill("#id_name", "SSM weekday mornings")
             page.fill("#id_keywords", "SSM\nBursa Malaysia")
             page.check("input[name=platforms][value=news]")
+            page.check("input[name=schedule_kind][value=every]")
+            expect(page.locator("#id_every")).to_be_visible()
+            expect(page.locator("#id_cron")).to_be_hidden()
             page.check("input[name=schedule_kind][value=cron]")
+            expect(page.locator("#id_every")).to_be_hidden()
             page.fill("#id_cron", "0 9 * * 1-5")
             page.click("input[name=_continue]")
 
