@@ -310,3 +310,7 @@ PULSE_BROWSER_SCROLL_PAUSE = env_float("PULSE_BROWSER_SCROLL_PAUSE", default=0.3
 PULSE_BROWSER_MAX_SCROLLS = env_int("PULSE_BROWSER_MAX_SCROLLS", default=60, minimum=1)
 # Where each worker child records its Chromium so a later child can reap it after a hard kill.
 PULSE_BROWSER_PID_DIR = Path(env_str("PULSE_BROWSER_PID_DIR", default=str(VAR_DIR / "browsers")))
+
+# --- Schedules ------------------------------------------------------------------------------------
+# Run by `manage.py demo_setup` (make demo): seeds the demo scheduled searches once, never overwriting edits.
+PULSE_DEMO_SETUP_HOOKS = (*globals().get("PULSE_DEMO_SETUP_HOOKS", ()), "schedules.demo.seed_demo_schedules")
