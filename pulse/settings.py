@@ -311,6 +311,10 @@ PULSE_BROWSER_MAX_SCROLLS = env_int("PULSE_BROWSER_MAX_SCROLLS", default=60, min
 # Where each worker child records its Chromium so a later child can reap it after a hard kill.
 PULSE_BROWSER_PID_DIR = Path(env_str("PULSE_BROWSER_PID_DIR", default=str(VAR_DIR / "browsers")))
 
+# --- Schedules ------------------------------------------------------------------------------------
+# Run by `manage.py demo_setup` (make demo): seeds the demo scheduled searches once, never overwriting edits.
+PULSE_DEMO_SETUP_HOOKS = (*globals().get("PULSE_DEMO_SETUP_HOOKS", ()), "schedules.demo.seed_demo_schedules")
+
 # --- Reliability ----------------------------------------------------------------------------------
 # When PostgreSQL is unreachable (restart, failover) search tasks wait and try again instead of
 # failing: after 1, 2, 4 … s with jitter, at most the maximum between tries, at most this many
