@@ -63,8 +63,12 @@ def test_a_task_whose_whole_worker_is_killed_is_redelivered_to_another_after_the
     env = {
         **test_database_env,
         "PULSE_REDIS_VISIBILITY_TIMEOUT": str(visibility_timeout),
+        # Every limit must stay under the visibility timeout or the worker refuses to start (pulse.E001).
         "PULSE_TASK_TIME_LIMIT": "7",
         "PULSE_TASK_SOFT_TIME_LIMIT": "6",
+        "PULSE_BROWSER_TASK_TIME_LIMIT": "7",
+        "PULSE_BROWSER_TASK_SOFT_TIME_LIMIT": "6",
+        "PULSE_BROWSER_NAVIGATION_TIMEOUT": "5",
     }
     queue = f"faults-{uuid.uuid4().hex[:8]}"
     doomed = fault_processes.worker(env=env, queues=queue, name="doomed")
