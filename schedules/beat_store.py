@@ -122,22 +122,33 @@ class ScheduleRows:
     clocked: dict[int, tuple]
 
 
-def schedule_rows() -> ScheduleRows:
-    """Every schedule row as plain tuples; schedule rows are shared, so there are few of them."""
-    return ScheduleRows(
-        interval={row[0]: row[1:] for row in IntervalSchedule.objects.values_list("id", "every", "period")},
-        crontab={
-            row[0]: row[1:]
-            for row in CrontabSchedule.objects.values_list(
-                "id", "minute", "hour", "day_of_month", "month_of_year", "day_of_week", "timezone"
-            )
-        },
-        solar={
-            row[0]: row[1:]
-            for row in SolarSchedule.objects.values_list("id", "event", "latitude", "longitude")
-        },
-        clocked={row[0]: row[1:] for row in ClockedSchedule.objects.values_list("id", "clocked_time")},
-    )
+SCHEDULE_QUERIES = {
+    "interval": (IntervalSchedule, ("id", "every", "period")),
+    "crontab": (
+        CrontabSchedule,
+        ("id", "minute", "hour", "day_of_month", "month_of_year", "day_of_week", "timezone"),
+    ),
+    "solar": (SolarSchedule, ("id", "event", "latitude", "longitude")),
+    "clocked": (ClockedSchedule, ("id", "clocked_time")),
+}
+
+
+def schedule_rows(ids_by_kind: dict[str, set[int]] | None = None) -> ScheduleRows:
+    """Schedule rows as plain tuples: all of them, or only the ids asked for per kind.
+
+    Schedule rows are shared by many tasks, so there are usually few of them.
+    """
+    tables = {}
+    for kind, (model, fields) in SCHEDULE_QUERIES.items():
+        queryset = model.objects.all()
+        if ids_by_kind is not None:
+            wanted = ids_by_kind.get(kind)
+            if not wanted:
+                tables[kind] = {}
+                continue
+            queryset = queryset.filter(id__in=list(wanted))
+        tables[kind] = {row[0]: row[1:] for row in queryset.values_list(*fields)}
+    return ScheduleRows(**tables)
 
 
 @dataclass(frozen=True)

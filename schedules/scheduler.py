@@ -64,6 +64,8 @@ logger = logging.getLogger(__name__)
 SCHEDULED_FOR_HEADER = "pulse_scheduled_for"
 # Rows committed this long after they were stamped (a slow transaction) are still picked up.
 CHANGE_OVERLAP = timedelta(seconds=10)
+# Schedule tables up to this many rows are re-read on every change (a few milliseconds).
+SMALL_SCHEDULE_TABLES = 5000
 # After losing a slot claim, look at the row again this much later.
 CLAIM_CONFLICT_RECHECK_SECONDS = 2.0
 # A send that failed (broker away) is retried this much later.
@@ -264,17 +266,23 @@ class PulseScheduler(DatabaseScheduler):
         """
         close_old_connections()
         self.last_change_stamp = self.Changes.last_change()
-        self.schedule_table = beat_store.schedule_rows()
-        self.specs = {}
+        previous_table, self.schedule_table = self.schedule_table, beat_store.schedule_rows()
+        # Keep the spec objects of unchanged schedule rows: entries compare specs by identity.
+        self.specs = {
+            (kind, schedule_id): spec
+            for (kind, schedule_id), spec in self.specs.items()
+            if previous_table is not None
+            and getattr(previous_table, kind).get(schedule_id) == getattr(self.schedule_table, kind).get(schedule_id)
+        }
         started = time.time()
         entries = []
         newest_change = None
         previous = self.heap
         for row in beat_store.iterate_rows(self.enabled_models_qs()):
-            entry = self._entry_from_row(row, runtime_change=False)
+            old = previous.get(row[ID])
+            entry = self._entry_from_row(row, runtime_change=not cold and old is None)
             if entry is None:
                 continue
-            old = previous.get(entry.id)
             if old is not None and old.timing_equals(entry) and old.last_run_us == entry.last_run_us:
                 entry.due = old.due
             else:
@@ -298,8 +306,9 @@ class PulseScheduler(DatabaseScheduler):
            slow transactions) and update just those entries.
         3. Deletions leave no row: compare the enabled count, and only when it disagrees, the
            id sets.
-        4. If nothing above explains the change, a schedule row (crontab, interval...) was edited
-           in place: reload those small tables and re-time the entries that use them.
+        4. A schedule row (crontab, interval...) may have been edited in place, which changes no
+           task row: reload the schedule tables when they are small, or when nothing above
+           explained the change, and re-time the entries that use an edited row.
         """
         close_old_connections()
         if not self.schedule_changed():
@@ -307,10 +316,16 @@ class PulseScheduler(DatabaseScheduler):
         changed = 0
         since = self.change_watermark - CHANGE_OVERLAP if self.change_watermark else from_epoch(0)
         rows = beat_store.changed_rows(since=since)
-        if rows:
-            needed = {(kind, row[index]) for row in rows for kind, index in self._schedule_columns()}
-            if any(key[1] is not None and key not in self.specs for key in needed):
-                self.schedule_table = beat_store.schedule_rows()
+        missing: dict[str, set[int]] = {}
+        for row in rows:
+            for kind, index in self._schedule_columns():
+                if row[index] is not None and (kind, row[index]) not in self.specs:
+                    missing.setdefault(kind, set()).add(row[index])
+        if missing:
+            # Tasks now point at schedule rows this beat has not seen: read just those.
+            fresh = beat_store.schedule_rows(missing)
+            for kind in missing:
+                getattr(self.schedule_table, kind).update(getattr(fresh, kind))
         for row in rows:
             if self._apply_row(row):
                 changed += 1
@@ -319,11 +334,15 @@ class PulseScheduler(DatabaseScheduler):
         enabled = self.enabled_models_qs()
         if beat_store.enabled_count(enabled) != len(self.heap):
             changed += self._reconcile_ids(beat_store.enabled_ids(enabled))
-        if changed == 0 and not rows:
+        if changed == 0 or self._schedule_row_count() <= SMALL_SCHEDULE_TABLES:
             changed += self._reload_schedule_rows()
         if changed:
             logger.info("PulseScheduler: applied %d schedule changes", changed)
         return changed
+
+    def _schedule_row_count(self) -> int:
+        table = self.schedule_table
+        return len(table.interval) + len(table.crontab) + len(table.solar) + len(table.clocked)
 
     def _schedule_columns(self):
         return (("interval", INTERVAL_ID), ("crontab", CRONTAB_ID), ("solar", SOLAR_ID), ("clocked", CLOCKED_ID))
@@ -408,7 +427,12 @@ class PulseScheduler(DatabaseScheduler):
                 return self.specs[key]
             spec = None
             try:
-                fields = getattr(self.schedule_table, kind).get(schedule_id)
+                table = getattr(self.schedule_table, kind)
+                fields = table.get(schedule_id)
+                if fields is None:
+                    # A schedule row newer than our copy of the table: read just that one.
+                    table.update(getattr(beat_store.schedule_rows({kind: {schedule_id}}), kind))
+                    fields = table.get(schedule_id)
                 if fields is None:
                     raise ValueError(f"{kind} schedule {schedule_id} does not exist")
                 spec = self._build_spec(kind, fields)
@@ -441,18 +465,25 @@ class PulseScheduler(DatabaseScheduler):
         """A compact entry for a row.
 
         Baseline (the moment the first slot is counted from): ``last_run_at`` when set, else
-        ``date_changed`` (creation, or re-enabling, which clears ``last_run_at``). A row that
-        appears while beat runs also counts from its ``date_changed``, so enabling a schedule
-        never releases a burst of "missed" runs.
+        ``date_changed`` (creation, or re-enabling through ``save()``, which clears
+        ``last_run_at``), so enabling a schedule never releases a burst of "missed" runs.
         """
         spec = self._spec_for(row)
         if spec is None:
             return None
         last_run_at = row[LAST_RUN_AT]
         changed_at = row[DATE_CHANGED].timestamp()
-        baseline = last_run_at.timestamp() if last_run_at is not None else changed_at
-        if runtime_change:
-            baseline = max(baseline, changed_at)
+        if isinstance(spec, ClockedSpec):
+            # A clocked one-off runs at its time unless it already ran, whenever it was created.
+            baseline = last_run_at.timestamp() if last_run_at is not None else -NEVER
+        elif last_run_at is None:
+            baseline = changed_at
+        elif runtime_change:
+            # Appeared while beat runs yet carries an old last_run_at: re-enabled by a bulk
+            # update (save() would have cleared it). Count from now, not from before the pause.
+            baseline = max(last_run_at.timestamp(), changed_at, time.time())
+        else:
+            baseline = last_run_at.timestamp()
         policy = row[MISFIRE_POLICY] if row[MISFIRE_POLICY] in MISFIRE_POLICIES else MISFIRE_COALESCE
         grace = row[MISFIRE_GRACE] if row[MISFIRE_GRACE] is not None else self.default_grace
         return CompactEntry(
