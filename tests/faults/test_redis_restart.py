@@ -7,6 +7,7 @@ The server is a private redis-server with the append-only file on, as docker-com
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import kombu.exceptions
@@ -51,6 +52,7 @@ def test_workers_and_beat_reconnect_after_a_redis_restart_and_queued_work_is_del
     assert private_redis.client().llen("held") == 5
 
     private_redis.restart(down_for=1.0)
+    restarted_at = time.time()
     runs_before = len(records(beat_key))
 
     assert private_redis.client().llen("held") == 5, "the queued messages did not survive the restart"
@@ -63,6 +65,14 @@ def test_workers_and_beat_reconnect_after_a_redis_restart_and_queued_work_is_del
     beat.wait_for(
         lambda: len(records(beat_key)) >= runs_before + 2, timeout=40, what="beat's task to run after the restart"
     )
+
+    # The leader lock lived in the Redis that restarted; beat must hold it again and beat its heart.
+    beat.wait_for(
+        lambda: float(private_redis.client().get("pulse:beat:heartbeat") or 0) > restarted_at,
+        timeout=30,
+        what="a fresh beat heartbeat after the restart",
+    )
+    assert private_redis.client().get("pulse:beat:leader")
 
     client.control.add_consumer("held", destination=[worker.node_name], reply=True, timeout=5)
     worker.wait_for(lambda: len(records(queued_key)) >= 5, timeout=30, what="the queued tasks to run")
