@@ -258,12 +258,13 @@ class FaultProcesses:
         name: str = "fault",
         extra_args: tuple[str, ...] = (),
         wait: bool = True,
+        include: str = FAULT_TASKS,
     ) -> ManagedProcess:
         node_name = f"{name}-{uuid.uuid4().hex[:8]}@localhost"
         process = ManagedProcess(
             f"worker-{name}",
             celery_command(
-                "worker", "-Q", queues, "-c", str(concurrency), "-n", node_name, "--include", FAULT_TASKS,
+                "worker", "-Q", queues, "-c", str(concurrency), "-n", node_name, "--include", include,
                 "--without-mingle", "--without-gossip", "-l", "INFO", *extra_args,
             ),  # fmt: skip
             env={"PYTHONUNBUFFERED": "1", **env},
