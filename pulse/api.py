@@ -1,0 +1,153 @@
+"""Pulse's HTTP API: one NinjaAPI under /api/v1/, with the routers of the apps.
+
+Every error is JSON with a ``detail`` sentence; bad input also carries ``errors``, a map from
+field name to messages, whether the mistake was caught by the request schema (pydantic) or by a
+service (Django ``ValidationError``), so a client handles one shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
+
+logger = logging.getLogger(__name__)
+
+WWW_AUTHENTICATE = 'Bearer realm="Pulse API"'
+UNAUTHENTICATED_MESSAGE = (
+    "Authentication required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>' "
+    "(create a key in the admin under Pulse › API keys), or sign in to the admin as staff."
+)
+# Locations ninja puts first in an error's "loc"; the field name follows them.
+_PARAM_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+
+class BodyNotJson(Exception):
+    """The request body could not be parsed as JSON."""
+
+
+class JsonBodyParser(Parser):
+    def parse_body(self, request: HttpRequest):
+        try:
+            return json.loads(request.body or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise BodyNotJson(str(error)) from None
+
+
+api = NinjaAPI(
+    title="Pulse API",
+    version="1",
+    urls_namespace="api",
+    description=(
+        "Start and follow keyword searches, read and export mentions, and manage scheduled searches. "
+        "Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`; keys are created in the "
+        "admin. Errors are JSON: `{\"detail\": \"...\", \"errors\": {field: [messages]}}`."
+    ),
+    parser=JsonBodyParser(),
+)
+
+
+def error_response(status: int, detail: str, errors: dict | None = None, headers: dict | None = None):
+    body: dict = {"detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    response = JsonResponse(body, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _field_name(loc: tuple | list) -> str:
+    """('body', 'payload', 'keywords', 0) -> 'keywords'; ('query', 'limit') -> 'limit'.
+
+    A body schema parameter adds its own name after 'body'; ninja marks that case by flattening
+    nothing, so a body location keeps its third part when there is one.
+    """
+    parts = [str(part) for part in loc]
+    if parts and parts[0] in _PARAM_SOURCES:
+        source, parts = parts[0], parts[1:]
+        if source == "body" and len(parts) > 1:
+            parts = parts[1:]
+    if not parts:
+        return "body"
+    # Nested positions (list index, object key) are kept after the field: 'keywords.0'.
+    return ".".join(parts)
+
+
+def _pydantic_message(error: dict) -> str:
+    message = error.get("msg", "Invalid value.")
+    if error.get("type") == "missing":
+        return "This field is required."
+    return message[0].upper() + message[1:] if message else "Invalid value."
+
+
+@api.exception_handler(NinjaValidationError)
+def on_request_invalid(request, exc: NinjaValidationError):
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        errors.setdefault(_field_name(error.get("loc", ())), []).append(_pydantic_message(error))
+    fields = ", ".join(errors)
+    return error_response(422, f"The request is not valid: check {fields}.", errors)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_service_invalid(request, exc: DjangoValidationError):
+    errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    fields = ", ".join(errors)
+    return error_response(422, f"The request is not valid: check {fields}.", errors)
+
+
+@api.exception_handler(BodyNotJson)
+def on_body_not_json(request, exc: BodyNotJson):
+    return error_response(
+        400,
+        "The request body is not valid JSON. Send a JSON object with Content-Type: application/json.",
+        {"body": [str(exc)]},
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request, exc: AuthenticationError):
+    detail = getattr(request, "pulse_auth_error", None) or UNAUTHENTICATED_MESSAGE
+    return error_response(401, detail, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request, exc: PermissionDenied):
+    return error_response(403, str(exc) or "You do not have permission to do this.")
+
+
+@api.exception_handler(Http404)
+def on_not_found(request, exc: Http404):
+    return error_response(404, str(exc) or "Not found.")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return error_response(exc.status_code, str(exc))
+
+
+def not_found_view(request: HttpRequest, unmatched: str = "") -> HttpResponse:
+    """JSON 404 for any /api/v1/ path no operation matches (Django's own 404 page is HTML)."""
+    return error_response(
+        404, f"No API endpoint at {request.path}. The list of endpoints is at /api/v1/docs."
+    )
+
+
+def _register_routers() -> None:
+    from schedules.api import router as schedules_router
+    from scraping.api import mentions_router, searches_router
+
+    api.add_router("/schedules", schedules_router, tags=["schedules"])
+    api.add_router("/searches", searches_router, tags=["searches"])
+    api.add_router("/mentions", mentions_router, tags=["mentions"])
+
+
+_register_routers()
