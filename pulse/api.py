@@ -7,18 +7,14 @@ service (Django ``ValidationError``), so a client handles one shape.
 
 from __future__ import annotations
 
-import json
-import logging
-
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.parser import Parser
 
-logger = logging.getLogger(__name__)
+from pulse.api_security import permission_required
 
 WWW_AUTHENTICATE = 'Bearer realm="Pulse API"'
 UNAUTHENTICATED_MESSAGE = (
@@ -27,18 +23,6 @@ UNAUTHENTICATED_MESSAGE = (
 )
 # Locations ninja puts first in an error's "loc"; the field name follows them.
 _PARAM_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
-
-
-class BodyNotJson(Exception):
-    """The request body could not be parsed as JSON."""
-
-
-class JsonBodyParser(Parser):
-    def parse_body(self, request: HttpRequest):
-        try:
-            return json.loads(request.body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise BodyNotJson(str(error)) from None
 
 
 api = NinjaAPI(
@@ -50,7 +34,9 @@ api = NinjaAPI(
         "Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`; keys are created in the "
         "admin. Errors are JSON: `{\"detail\": \"...\", \"errors\": {field: [messages]}}`."
     ),
-    parser=JsonBodyParser(),
+    # Every operation names its own permission; this default only makes a forgotten one
+    # fail closed (authenticated callers only) and tells the docs page to send the CSRF token.
+    auth=permission_required(None),
 )
 
 
@@ -65,10 +51,10 @@ def error_response(status: int, detail: str, errors: dict | None = None, headers
 
 
 def _field_name(loc: tuple | list) -> str:
-    """('body', 'payload', 'keywords', 0) -> 'keywords'; ('query', 'limit') -> 'limit'.
+    """('body', 'payload', 'keywords', 0) -> 'keywords.0'; ('query', 'limit') -> 'limit'.
 
-    A body schema parameter adds its own name after 'body'; ninja marks that case by flattening
-    nothing, so a body location keeps its third part when there is one.
+    A body location carries the view's parameter name ('payload') after 'body', which means
+    nothing to the client, so it is dropped; query and path locations name the field directly.
     """
     parts = [str(part) for part in loc]
     if parts and parts[0] in _PARAM_SOURCES:
@@ -104,15 +90,6 @@ def on_service_invalid(request, exc: DjangoValidationError):
     return error_response(422, f"The request is not valid: check {fields}.", errors)
 
 
-@api.exception_handler(BodyNotJson)
-def on_body_not_json(request, exc: BodyNotJson):
-    return error_response(
-        400,
-        "The request body is not valid JSON. Send a JSON object with Content-Type: application/json.",
-        {"body": [str(exc)]},
-    )
-
-
 @api.exception_handler(AuthenticationError)
 def on_unauthenticated(request, exc: AuthenticationError):
     detail = getattr(request, "pulse_auth_error", None) or UNAUTHENTICATED_MESSAGE
@@ -131,6 +108,13 @@ def on_not_found(request, exc: Http404):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        # ninja's "Cannot parse request body", raised from the JSON decoder's error.
+        return error_response(
+            400,
+            "The request body is not valid JSON. Send a JSON object with Content-Type: application/json.",
+            {"body": [str(exc.__cause__)]},
+        )
     return error_response(exc.status_code, str(exc))
 
 

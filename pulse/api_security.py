@@ -93,9 +93,16 @@ class StaffSessionAuth(_PermissionMixin, APIKeyCookie):
 
         # Set before the base class copies it into the OpenAPI security scheme.
         self.param_name = settings.SESSION_COOKIE_NAME
-        super().__init__(permission, csrf=False)
+        # csrf=True tells the docs page to hand Swagger UI the token; the check itself is below.
+        super().__init__(permission, csrf=True)
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request: HttpRequest, key: str | None):
+        if getattr(request, "pulse_auth_error", None):
+            # A key was sent and refused: answer 401 rather than quietly acting as the browser's user.
+            return None
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not user.is_staff:
             return None

@@ -195,9 +195,10 @@ def schedule_list(request, page: Query[PageParams]):
     summary="Create a scheduled search",
 )
 def schedule_create(request, payload: ScheduleIn):
+    fields = _service_fields(payload.dict())
     from schedules import services
 
-    scheduled_search = services.schedule_create(**_service_fields(payload.dict()))
+    scheduled_search = services.schedule_create(**fields)
     return 201, _out(request, scheduled_search)
 
 
@@ -219,10 +220,11 @@ def schedule_get(request, schedule_id: int):
     summary="Replace a scheduled search (every field; omitted optional fields take their defaults)",
 )
 def schedule_replace(request, schedule_id: int, payload: ScheduleIn):
+    scheduled_search = _get(schedule_id)
     from schedules import services
 
     scheduled_search = services.schedule_update(
-        scheduled_search=_get(schedule_id), **_service_fields(payload.dict())
+        scheduled_search=scheduled_search, **_service_fields(payload.dict())
     )
     return _out(request, scheduled_search)
 
@@ -234,6 +236,7 @@ def schedule_replace(request, schedule_id: int, payload: ScheduleIn):
     summary="Change some fields of a scheduled search",
 )
 def schedule_patch(request, schedule_id: int, payload: SchedulePatch):
+    scheduled_search = _get(schedule_id)
     from schedules import services
 
     fields = payload.dict(exclude_unset=True)
@@ -243,7 +246,7 @@ def schedule_patch(request, schedule_id: int, payload: SchedulePatch):
         from django.core.exceptions import ValidationError
 
         raise ValidationError({field: ["This field cannot be null; leave it out to keep its value."] for field in nulls})
-    scheduled_search = services.schedule_update(scheduled_search=_get(schedule_id), **_service_fields(fields))
+    scheduled_search = services.schedule_update(scheduled_search=scheduled_search, **_service_fields(fields))
     return _out(request, scheduled_search)
 
 
@@ -254,9 +257,10 @@ def schedule_patch(request, schedule_id: int, payload: SchedulePatch):
     summary="Delete a scheduled search (and its beat entry)",
 )
 def schedule_delete(request, schedule_id: int):
+    scheduled_search = _get(schedule_id)
     from schedules import services
 
-    services.schedule_delete(scheduled_search=_get(schedule_id))
+    services.schedule_delete(scheduled_search=scheduled_search)
     return 204, None
 
 
@@ -267,9 +271,9 @@ def schedule_delete(request, schedule_id: int):
     summary="Pause: no more runs until resumed",
 )
 def schedule_pause(request, schedule_id: int):
+    scheduled_search = _get(schedule_id)
     from schedules import services
 
-    scheduled_search = _get(schedule_id)
     services.schedule_pause(scheduled_search=scheduled_search)
     scheduled_search.refresh_from_db()
     return _out(request, scheduled_search)
@@ -282,9 +286,9 @@ def schedule_pause(request, schedule_id: int):
     summary="Resume a paused scheduled search",
 )
 def schedule_resume(request, schedule_id: int):
+    scheduled_search = _get(schedule_id)
     from schedules import services
 
-    scheduled_search = _get(schedule_id)
     services.schedule_resume(scheduled_search=scheduled_search)
     scheduled_search.refresh_from_db()
     return _out(request, scheduled_search)
@@ -297,11 +301,11 @@ def schedule_resume(request, schedule_id: int):
     summary="Run now: start one search with this schedule's keywords and platforms",
 )
 def schedule_run(request, schedule_id: int):
+    scheduled_search = _get(schedule_id)
+    from schedules import services
     from scraping.models import Search
 
-    from schedules import services
-
-    search = services.schedule_run_now(scheduled_search=_get(schedule_id), trigger=Search.Trigger.API)
+    search = services.schedule_run_now(scheduled_search=scheduled_search, trigger=Search.Trigger.API)
     return 202, {
         "search_id": str(search.pk),
         "status": search.status,

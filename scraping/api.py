@@ -227,9 +227,10 @@ def search_get(request, search_id: UUID):
     summary="Cancel a search: stop its platform work and mark it cancelled",
 )
 def search_cancel(request, search_id: UUID):
+    search = _get_search(search_id)
     from scraping import services
 
-    search = services.search_cancel(search=_get_search(search_id))
+    search = services.search_cancel(search=search)
     return _search_out(request, search)
 
 

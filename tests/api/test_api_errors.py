@@ -1,0 +1,102 @@
+"""Every error is JSON with a detail sentence; bad input names each wrong field."""
+
+from __future__ import annotations
+
+import pytest
+
+from schedules.models import ScheduledSearch
+from tests.support.api import bearer, superuser_key
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def key():
+    return superuser_key()
+
+
+def test_wrong_types_in_a_body_get_422_with_a_message_per_field(client, key):
+    response = client.post(
+        "/api/v1/searches",
+        {"keywords": "SSM", "max_results": "lots", "since": "yesterday"},
+        content_type="application/json",
+        headers=bearer(key),
+    )
+    assert response.status_code == 422
+    body = response.json()
+    assert set(body["errors"]) == {"keywords", "max_results", "since"}
+    assert all(isinstance(messages, list) and messages for messages in body["errors"].values())
+    assert "keywords" in body["detail"]
+
+
+def test_a_missing_field_is_reported_as_required(client, key):
+    response = client.post("/api/v1/schedules", {}, content_type="application/json", headers=bearer(key))
+    assert response.status_code == 422
+    errors = response.json()["errors"]
+    assert errors["name"] == ["This field is required."]
+    assert {"keywords", "platforms", "schedule"} <= set(errors)
+
+
+def test_a_wrong_item_in_a_list_names_the_field_and_position(client, key):
+    response = client.post(
+        "/api/v1/searches", {"keywords": ["ok", 7]}, content_type="application/json", headers=bearer(key)
+    )
+    assert response.status_code == 422
+    assert "keywords.1" in response.json()["errors"]
+
+
+def test_a_body_that_is_not_json_gets_400_saying_so(client, key):
+    response = client.post("/api/v1/searches", "{not json", content_type="application/json", headers=bearer(key))
+    assert response.status_code == 400
+    body = response.json()
+    assert "not valid JSON" in body["detail"]
+    assert "body" in body["errors"]
+
+
+def test_a_body_that_is_json_but_not_an_object_gets_422(client, key):
+    response = client.post("/api/v1/searches", "[1, 2]", content_type="application/json", headers=bearer(key))
+    assert response.status_code == 422
+    assert response.json()["errors"]
+
+
+def test_bad_query_parameters_get_422_per_parameter(client, key):
+    response = client.get("/api/v1/mentions?limit=0&offset=-1&since=soon", headers=bearer(key))
+    assert response.status_code == 422
+    assert set(response.json()["errors"]) == {"limit", "offset", "since"}
+
+
+def test_a_malformed_id_in_the_path_gets_422(client, key):
+    response = client.get("/api/v1/searches/not-a-uuid", headers=bearer(key))
+    assert response.status_code == 422
+    assert "search_id" in response.json()["errors"]
+
+
+def test_an_unknown_id_gets_a_json_404_naming_it(client, key):
+    response = client.get("/api/v1/schedules/424242", headers=bearer(key))
+    assert response.status_code == 404
+    assert "424242" in response.json()["detail"]
+
+
+def test_an_unknown_path_under_the_api_gets_a_json_404(client):
+    response = client.get("/api/v1/nothing/here")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert "/api/v1/docs" in response.json()["detail"]
+
+
+def test_a_follow_up_naming_no_schedule_is_a_field_error_and_creates_nothing(client, key):
+    response = client.post(
+        "/api/v1/schedules",
+        {
+            "name": "with follow-up",
+            "keywords": ["SSM"],
+            "platforms": ["news"],
+            "schedule": {"cron": "0 9 * * *"},
+            "on_success": "no such schedule",
+        },
+        content_type="application/json",
+        headers=bearer(key),
+    )
+    assert response.status_code == 422
+    assert "no such schedule" in response.json()["errors"]["on_success"][0]
+    assert not ScheduledSearch.objects.exists()
