@@ -50,35 +50,38 @@ def error_response(status: int, detail: str, errors: dict | None = None, headers
     return response
 
 
-def _field_name(loc: tuple | list) -> str:
-    """('body', 'payload', 'keywords', 0) -> 'keywords.0'; ('query', 'limit') -> 'limit'.
+def _field_and_message(error: dict) -> tuple[str, str]:
+    """A pydantic error -> (field the client sent, message).
 
-    A body location carries the view's parameter name ('payload') after 'body', which means
-    nothing to the client, so it is dropped; query and path locations name the field directly.
+    ninja's location starts with the source ('body', 'query', 'path'); a body location then
+    carries the view's parameter name ('payload'), which means nothing to the client. What follows
+    the field (a list position, a nested key) goes into the message: ('body', 'payload',
+    'keywords', 1) -> ('keywords', 'Item 1: Input should be a valid string').
     """
-    parts = [str(part) for part in loc]
+    parts = [str(part) for part in error.get("loc", ())]
     if parts and parts[0] in _PARAM_SOURCES:
         source, parts = parts[0], parts[1:]
         if source == "body" and len(parts) > 1:
             parts = parts[1:]
-    if not parts:
-        return "body"
-    # Nested positions (list index, object key) are kept after the field: 'keywords.0'.
-    return ".".join(parts)
-
-
-def _pydantic_message(error: dict) -> str:
-    message = error.get("msg", "Invalid value.")
+    field = parts[0] if parts else "body"
+    message = error.get("msg") or "Invalid value."
     if error.get("type") == "missing":
-        return "This field is required."
-    return message[0].upper() + message[1:] if message else "Invalid value."
+        message = "This field is required."
+    elif error.get("type") == "extra_forbidden":
+        message = "Unknown field; check its spelling against the API documentation (/api/v1/docs)."
+    message = message[0].upper() + message[1:]
+    inner = [f"item {part}" if part.isdigit() else part for part in parts[1:]]
+    if inner:
+        message = f"{' › '.join(inner).capitalize()}: {message}"
+    return field, message
 
 
 @api.exception_handler(NinjaValidationError)
 def on_request_invalid(request, exc: NinjaValidationError):
     errors: dict[str, list[str]] = {}
     for error in exc.errors:
-        errors.setdefault(_field_name(error.get("loc", ())), []).append(_pydantic_message(error))
+        field, message = _field_and_message(error)
+        errors.setdefault(field, []).append(message)
     fields = ", ".join(errors)
     return error_response(422, f"The request is not valid: check {fields}.", errors)
 

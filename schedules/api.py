@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.urls import reverse
 from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
 
 from pulse.api_security import permission_required
 from schedules.models import ScheduledSearch
@@ -24,11 +26,15 @@ SCHEDULE_DESCRIPTION = (
     "\"minutes\"|\"hours\"|\"days\"}, {\"once\": \"2026-12-01T09:00:00\"} (in the schedule's timezone), "
     "{\"solar\": \"sunrise\", \"latitude\": 3.139, \"longitude\": 101.6869}."
 )
-FailureAction = Literal["", "run", "alert"]
+ON_FAILURE_DESCRIPTION = 'After a failed run: null (nothing), "alert", or {"run": "<name of a scheduled search>"}.'
 MisfirePolicy = Literal["skip", "coalesce", "run_all"]
 
 
 class ScheduleIn(Schema):
+    """One entry of the import/export file (``manage.py export_schedules``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(..., description="Unique name.", examples=["SSM news"])
     keywords: list[str] = Field(..., description="1–20 keywords.", examples=[["SSM"]])
     platforms: list[str] = Field(..., description="Platform names: news, youtube, facebook, instagram, web.")
@@ -36,20 +42,19 @@ class ScheduleIn(Schema):
     max_results: int = Field(50, description="Most items taken from each platform per run (1–500).")
     timezone: str = Field("Asia/Kuala_Lumpur", description="IANA zone the schedule is read in.")
     enabled: bool = True
-    lookback: timedelta | None = Field(
-        timedelta(hours=24),
-        description="Only content published this long before each run; ISO 8601 duration (PT24H) or "
-        "seconds; null for no limit.",
+    lookback_hours: float | None = Field(
+        24, description="Only content published this many hours before each run; null for no limit."
     )
     misfire_policy: MisfirePolicy = "coalesce"
     misfire_grace_seconds: int = Field(300, ge=0, description="A run later than this counts as missed.")
     on_success: str | None = Field(None, description="Name of the scheduled search to run after success.")
-    on_failure_action: FailureAction = Field("", description="'run' another search, 'alert', or '' (nothing).")
-    on_failure_run: str | None = Field(None, description="Name of the scheduled search to run after failure.")
+    on_failure: Any = Field(None, description=ON_FAILURE_DESCRIPTION, examples=[None, "alert", {"run": "backup"}])
 
 
 class SchedulePatch(Schema):
     """Any subset of the fields of ScheduleIn; only those sent are changed."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str | None = None
     keywords: list[str] | None = None
@@ -58,31 +63,31 @@ class SchedulePatch(Schema):
     max_results: int | None = None
     timezone: str | None = None
     enabled: bool | None = None
-    lookback: timedelta | None = None
+    lookback_hours: float | None = None
     misfire_policy: MisfirePolicy | None = None
     misfire_grace_seconds: int | None = Field(None, ge=0)
     on_success: str | None = None
-    on_failure_action: FailureAction | None = None
-    on_failure_run: str | None = None
+    on_failure: Any = Field(None, description=ON_FAILURE_DESCRIPTION)
 
 
 class ScheduleOut(Schema):
+    """The export format's fields, plus what a reader wants to see."""
+
     id: int
     name: str
     keywords: list[str]
     platforms: list[str]
-    schedule: dict[str, Any]
-    schedule_in_words: str
-    next_runs: list[datetime] = Field(description="The next 5 run times (UTC offsets of the schedule's zone).")
     max_results: int
+    schedule: dict[str, Any] | None
     timezone: str
     enabled: bool
-    lookback: timedelta | None
+    lookback_hours: float | None
     misfire_policy: str
     misfire_grace_seconds: int
     on_success: str | None
-    on_failure_action: str
-    on_failure_run: str | None
+    on_failure: Any = Field(description=ON_FAILURE_DESCRIPTION)
+    schedule_in_words: str
+    next_runs: list[datetime] = Field(description="The next 5 run times, in the schedule's timezone.")
     created_at: datetime
     updated_at: datetime
     url: str
@@ -122,47 +127,43 @@ def _get(schedule_id: int) -> ScheduledSearch:
     return scheduled_search
 
 
-def _follow_up(field: str, name: str | None) -> ScheduledSearch | None:
-    if not name:
-        return None
-    follow_up = ScheduledSearch.objects.filter(name=name).first()
-    if follow_up is None:
-        from django.core.exceptions import ValidationError
-
-        raise ValidationError({field: [f"No scheduled search is named {name!r}; give the name of an existing one."]})
-    return follow_up
+# Fields whose null means "no value" rather than "not sent"; the others cannot be null.
+NULLABLE_FIELDS = {"lookback_hours", "on_success", "on_failure"}
 
 
 def _service_fields(data: dict[str, Any]) -> dict[str, Any]:
-    """Body fields -> service keyword arguments (follow-ups by name become rows)."""
-    fields = dict(data)
-    for field in ("on_success", "on_failure_run"):
-        if field in fields:
-            fields[field] = _follow_up(field, fields[field])
+    """Export-format fields -> schedule_create / schedule_update keyword arguments.
+
+    The services take follow-ups by name, as the import does.
+    """
+    nulls = [field for field, value in data.items() if value is None and field not in NULLABLE_FIELDS]
+    if nulls:
+        raise ValidationError({field: ["This field cannot be null; leave it out to keep its value."] for field in nulls})
+    fields = {key: value for key, value in data.items() if key not in ("lookback_hours", "on_failure")}
+    if "lookback_hours" in data:
+        hours = data["lookback_hours"]
+        fields["lookback"] = None if hours is None else timedelta(hours=hours)
+    if "on_failure" in data:
+        failure = data["on_failure"]
+        if failure is None:
+            fields.update(on_failure_action="", on_failure_run=None)
+        elif failure == "alert":
+            fields.update(on_failure_action="alert", on_failure_run=None)
+        elif isinstance(failure, dict) and set(failure) == {"run"} and isinstance(failure["run"], str):
+            fields.update(on_failure_action="run", on_failure_run=failure["run"])
+        else:
+            raise ValidationError({"on_failure": [f'Use null, "alert" or {{"run": "<name>"}}; got {failure!r}.']})
     return fields
 
 
 def _out(request: HttpRequest, scheduled_search: ScheduledSearch) -> dict[str, Any]:
     from schedules import selectors
 
-    exported = selectors.schedule_as_dict(scheduled_search=scheduled_search)
     return {
         "id": scheduled_search.pk,
-        "name": scheduled_search.name,
-        "keywords": scheduled_search.keywords,
-        "platforms": scheduled_search.platforms,
-        "schedule": exported["schedule"],
+        **selectors.schedule_as_dict(scheduled_search=scheduled_search),
         "schedule_in_words": selectors.schedule_in_words(scheduled_search=scheduled_search),
         "next_runs": selectors.schedule_next_runs(scheduled_search=scheduled_search, count=5),
-        "max_results": scheduled_search.max_results,
-        "timezone": str(scheduled_search.timezone),
-        "enabled": scheduled_search.enabled,
-        "lookback": scheduled_search.lookback,
-        "misfire_policy": scheduled_search.misfire_policy,
-        "misfire_grace_seconds": scheduled_search.misfire_grace_seconds,
-        "on_success": scheduled_search.on_success.name if scheduled_search.on_success else None,
-        "on_failure_action": scheduled_search.on_failure_action,
-        "on_failure_run": scheduled_search.on_failure_run.name if scheduled_search.on_failure_run else None,
         "created_at": scheduled_search.created_at,
         "updated_at": scheduled_search.updated_at,
         "url": request.build_absolute_uri(reverse("api:schedule_get", args=[scheduled_search.pk])),
@@ -221,11 +222,10 @@ def schedule_get(request, schedule_id: int):
 )
 def schedule_replace(request, schedule_id: int, payload: ScheduleIn):
     scheduled_search = _get(schedule_id)
+    fields = _service_fields(payload.dict())
     from schedules import services
 
-    scheduled_search = services.schedule_update(
-        scheduled_search=scheduled_search, **_service_fields(payload.dict())
-    )
+    scheduled_search = services.schedule_update(scheduled_search=scheduled_search, **fields)
     return _out(request, scheduled_search)
 
 
@@ -239,14 +239,8 @@ def schedule_patch(request, schedule_id: int, payload: SchedulePatch):
     scheduled_search = _get(schedule_id)
     from schedules import services
 
-    fields = payload.dict(exclude_unset=True)
-    required = ("name", "keywords", "platforms", "schedule", "max_results", "timezone", "enabled")
-    nulls = [field for field in required if field in fields and fields[field] is None]
-    if nulls:
-        from django.core.exceptions import ValidationError
-
-        raise ValidationError({field: ["This field cannot be null; leave it out to keep its value."] for field in nulls})
-    scheduled_search = services.schedule_update(scheduled_search=scheduled_search, **_service_fields(fields))
+    fields = _service_fields(payload.dict(exclude_unset=True))
+    scheduled_search = services.schedule_update(scheduled_search=scheduled_search, **fields)
     return _out(request, scheduled_search)
 
 

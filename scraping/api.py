@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
 
 from pulse.api_security import permission_required
 from scraping.models import Mention, Search
@@ -53,6 +54,8 @@ class PageParams(Schema):
 
 class SearchStartIn(Schema):
     """The same fields as the ``pulse.search`` task's kwargs."""
+
+    model_config = ConfigDict(extra="forbid")
 
     keywords: list[str] = Field(..., description="1–20 non-empty keywords, each at most 200 characters.")
     platforms: list[str] | None = Field(

@@ -37,12 +37,12 @@ def test_a_missing_field_is_reported_as_required(client, key):
     assert {"keywords", "platforms", "schedule"} <= set(errors)
 
 
-def test_a_wrong_item_in_a_list_names_the_field_and_position(client, key):
+def test_a_wrong_item_in_a_list_is_reported_under_the_field_with_its_position(client, key):
     response = client.post(
         "/api/v1/searches", {"keywords": ["ok", 7]}, content_type="application/json", headers=bearer(key)
     )
     assert response.status_code == 422
-    assert "keywords.1" in response.json()["errors"]
+    assert response.json()["errors"]["keywords"] == ["Item 1: Input should be a valid string"]
 
 
 def test_a_body_that_is_not_json_gets_400_saying_so(client, key):
@@ -100,3 +100,12 @@ def test_a_follow_up_naming_no_schedule_is_a_field_error_and_creates_nothing(cli
     assert response.status_code == 422
     assert "no such schedule" in response.json()["errors"]["on_success"][0]
     assert not ScheduledSearch.objects.exists()
+
+
+def test_an_unknown_field_in_a_body_is_refused_not_ignored(client, key):
+    response = client.post(
+        "/api/v1/searches", {"keywords": ["SSM"], "max_result": 5}, content_type="application/json",
+        headers=bearer(key),
+    )
+    assert response.status_code == 422
+    assert "Unknown field" in response.json()["errors"]["max_result"][0]
