@@ -13,7 +13,7 @@ from typing import Any, Literal
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
 from django.urls import reverse
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from pulse.api_security import permission_required
@@ -200,7 +200,7 @@ def schedule_create(request, payload: ScheduleIn):
     from schedules import services
 
     scheduled_search = services.schedule_create(**fields)
-    return 201, _out(request, scheduled_search)
+    return Status(201, _out(request, scheduled_search))
 
 
 @router.get(
@@ -255,7 +255,7 @@ def schedule_delete(request, schedule_id: int):
     from schedules import services
 
     services.schedule_delete(scheduled_search=scheduled_search)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -300,8 +300,11 @@ def schedule_run(request, schedule_id: int):
     from scraping.models import Search
 
     search = services.schedule_run_now(scheduled_search=scheduled_search, trigger=Search.Trigger.API)
-    return 202, {
-        "search_id": str(search.pk),
-        "status": search.status,
-        "status_url": request.build_absolute_uri(reverse("api:search_get", args=[search.pk])),
-    }
+    return Status(
+        202,
+        {
+            "search_id": str(search.pk),
+            "status": search.status,
+            "status_url": request.build_absolute_uri(reverse("api:search_get", args=[search.pk])),
+        },
+    )

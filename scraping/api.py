@@ -17,7 +17,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
 from pulse.api_security import permission_required
@@ -175,7 +175,7 @@ def search_start(request, payload: SearchStartIn):
     # requests race past this check.
     existed = data["search_id"] is not None and Search.objects.filter(pk=data["search_id"]).exists()
     search = services.search_start(**data, trigger=Search.Trigger.API)
-    return (200 if existed else 201), _search_out(request, search)
+    return Status(200 if existed else 201, _search_out(request, search))
 
 
 @searches_router.get(
