@@ -7,14 +7,20 @@ service (Django ``ValidationError``), so a client handles one shape.
 
 from __future__ import annotations
 
+import functools
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from pulse.api_security import permission_required
+
+logger = logging.getLogger(__name__)
 
 WWW_AUTHENTICATE = 'Bearer realm="Pulse API"'
 UNAUTHENTICATED_MESSAGE = (
@@ -119,6 +125,40 @@ def on_http_error(request, exc: HttpError):
             {"body": [str(exc.__cause__)]},
         )
     return error_response(exc.status_code, str(exc))
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request, exc: Exception):
+    # Bad input never lands here (it is 4xx above); this is a fault in Pulse, logged with its traceback.
+    logger.exception("Unexpected error in %s %s", request.method, request.path)
+    return error_response(
+        500, "Pulse failed to handle this request; the error has been logged. Try again, or tell an operator."
+    )
+
+
+def _json_method_not_allowed(view):
+    """ninja answers a wrong method with a plain-text 405; give it the API's JSON shape."""
+
+    @functools.wraps(view)
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            allowed = response.get("Allow", "")
+            return error_response(
+                405, f"{request.method} is not allowed here; use {allowed}.", headers={"Allow": allowed}
+            )
+        return response
+
+    return wrapped
+
+
+def api_urls():
+    """``api.urls`` with JSON 405 answers; include as ``path("api/v1/", api_urls())``."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        if isinstance(pattern, URLPattern):
+            pattern.callback = _json_method_not_allowed(pattern.callback)
+    return patterns, app_name, namespace
 
 
 def not_found_view(request: HttpRequest, unmatched: str = "") -> HttpResponse:

@@ -7,6 +7,7 @@ the selectors in schedules.selectors, which hold every rule.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -16,6 +17,7 @@ from django.urls import reverse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
+from pulse.api_schemas import BODY_ERRORS, ERRORS, PageParams
 from pulse.api_security import permission_required
 from schedules.models import ScheduledSearch
 
@@ -43,7 +45,10 @@ class ScheduleIn(Schema):
     timezone: str = Field("Asia/Kuala_Lumpur", description="IANA zone the schedule is read in.")
     enabled: bool = True
     lookback_hours: float | None = Field(
-        24, description="Only content published this many hours before each run; null for no limit."
+        24,
+        allow_inf_nan=False,
+        description="Only content published this many hours before each run (up to 8784, 366 days); "
+        "null for no limit.",
     )
     misfire_policy: MisfirePolicy = "coalesce"
     misfire_grace_seconds: int = Field(300, ge=0, description="A run later than this counts as missed.")
@@ -63,7 +68,7 @@ class SchedulePatch(Schema):
     max_results: int | None = None
     timezone: str | None = None
     enabled: bool | None = None
-    lookback_hours: float | None = None
+    lookback_hours: float | None = Field(None, allow_inf_nan=False)
     misfire_policy: MisfirePolicy | None = None
     misfire_grace_seconds: int | None = Field(None, ge=0)
     on_success: str | None = None
@@ -100,24 +105,12 @@ class SchedulePage(Schema):
     offset: int
 
 
-class PageParams(Schema):
-    limit: int = Field(50, ge=1, le=500, description="Items per page (1–500).")
-    offset: int = Field(0, ge=0, description="Items to skip.")
-
-
 class RunOut(Schema):
     search_id: str
     status: str
     status_url: str
 
 
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] | None = None
-
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-BODY_ERRORS = {**ERRORS, 400: ErrorOut}
 
 
 def _get(schedule_id: int) -> ScheduledSearch:
@@ -142,7 +135,12 @@ def _service_fields(data: dict[str, Any]) -> dict[str, Any]:
     fields = {key: value for key, value in data.items() if key not in ("lookback_hours", "on_failure")}
     if "lookback_hours" in data:
         hours = data["lookback_hours"]
-        fields["lookback"] = None if hours is None else timedelta(hours=hours)
+        try:
+            fields["lookback"] = None if hours is None else timedelta(hours=hours)
+        except OverflowError:
+            raise ValidationError(
+                {"lookback_hours": ["Far too large; the look-back window is at most 8784 hours (366 days)."]}
+            ) from None
     if "on_failure" in data:
         failure = data["on_failure"]
         if failure is None:
@@ -154,6 +152,24 @@ def _service_fields(data: dict[str, Any]) -> dict[str, Any]:
         else:
             raise ValidationError({"on_failure": [f'Use null, "alert" or {{"run": "<name>"}}; got {failure!r}.']})
     return fields
+
+
+# The services name some fields differently from the export format the client sent.
+SERVICE_TO_EXPORT_FIELD = {"lookback": "lookback_hours", "on_failure_action": "on_failure", "on_failure_run": "on_failure"}
+
+
+@contextmanager
+def _errors_named_as_sent():
+    """Report a service's field errors under the names the client used."""
+    try:
+        yield
+    except ValidationError as error:
+        if not hasattr(error, "error_dict"):
+            raise
+        renamed: dict[str, list[str]] = {}
+        for field, messages in error.message_dict.items():
+            renamed.setdefault(SERVICE_TO_EXPORT_FIELD.get(field, field), []).extend(messages)
+        raise ValidationError(renamed) from None
 
 
 def _out(request: HttpRequest, scheduled_search: ScheduledSearch) -> dict[str, Any]:
@@ -199,7 +215,8 @@ def schedule_create(request, payload: ScheduleIn):
     fields = _service_fields(payload.dict())
     from schedules import services
 
-    scheduled_search = services.schedule_create(**fields)
+    with _errors_named_as_sent():
+        scheduled_search = services.schedule_create(**fields)
     return Status(201, _out(request, scheduled_search))
 
 
@@ -225,7 +242,8 @@ def schedule_replace(request, schedule_id: int, payload: ScheduleIn):
     fields = _service_fields(payload.dict())
     from schedules import services
 
-    scheduled_search = services.schedule_update(scheduled_search=scheduled_search, **fields)
+    with _errors_named_as_sent():
+        scheduled_search = services.schedule_update(scheduled_search=scheduled_search, **fields)
     return _out(request, scheduled_search)
 
 
@@ -240,7 +258,8 @@ def schedule_patch(request, schedule_id: int, payload: SchedulePatch):
     from schedules import services
 
     fields = _service_fields(payload.dict(exclude_unset=True))
-    scheduled_search = services.schedule_update(scheduled_search=scheduled_search, **fields)
+    with _errors_named_as_sent():
+        scheduled_search = services.schedule_update(scheduled_search=scheduled_search, **fields)
     return _out(request, scheduled_search)
 
 
@@ -283,7 +302,8 @@ def schedule_resume(request, schedule_id: int):
     scheduled_search = _get(schedule_id)
     from schedules import services
 
-    services.schedule_resume(scheduled_search=scheduled_search)
+    with _errors_named_as_sent():
+        services.schedule_resume(scheduled_search=scheduled_search)
     scheduled_search.refresh_from_db()
     return _out(request, scheduled_search)
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import ConfigDict
 
+from pulse.api_schemas import BODY_ERRORS, ERRORS, Moment, PageParams
 from pulse.api_security import permission_required
 from scraping.models import Mention, Search
 
@@ -36,19 +37,6 @@ MENTION_EXPORT_FIELDS = (
 )  # fmt: skip
 
 
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] | None = None
-
-
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
-
-
-class PageParams(Schema):
-    limit: int = Field(50, ge=1, le=500, description="Items per page (1–500).")
-    offset: int = Field(0, ge=0, description="Items to skip.")
-
-
 # --- Searches ---------------------------------------------------------------------------------
 
 
@@ -61,8 +49,8 @@ class SearchStartIn(Schema):
     platforms: list[str] | None = Field(
         None, description="Platform names (news, youtube, facebook, instagram, web); default: all enabled."
     )
-    since: datetime | None = Field(None, description="Only content published at or after this (ISO 8601).")
-    until: datetime | None = Field(None, description="Only content published before this (ISO 8601).")
+    since: Moment | None = Field(None, description="Only content published at or after this (ISO 8601).")
+    until: Moment | None = Field(None, description="Only content published before this (ISO 8601).")
     max_results: int = Field(50, description="Most items taken from each platform (1–500).")
     search_id: UUID | None = Field(
         None, description="Your id for this search; sending it again returns the same search (idempotent)."
@@ -163,7 +151,7 @@ def _get_search(search_id: UUID) -> Search:
 
 @searches_router.post(
     "",
-    response={200: SearchOut, 201: SearchOut, 400: ErrorOut, **ERRORS},
+    response={200: SearchOut, 201: SearchOut, **BODY_ERRORS},
     auth=permission_required("scraping.add_search"),
     summary="Start a search (201), or return the existing one when search_id was already used (200)",
 )
@@ -243,8 +231,8 @@ def search_cancel(request, search_id: UUID):
 class MentionFilters(Schema):
     platform: str | None = Field(None, description="Only this platform.")
     search: UUID | None = Field(None, description="Only mentions this search saw.")
-    since: datetime | None = Field(None, description="Published at or after (ISO 8601).")
-    until: datetime | None = Field(None, description="Published before (ISO 8601).")
+    since: Moment | None = Field(None, description="Published at or after (ISO 8601).")
+    until: Moment | None = Field(None, description="Published before (ISO 8601).")
     q: str | None = Field(None, max_length=200, description="Text contained in title or text.")
 
 

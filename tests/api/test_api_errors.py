@@ -109,3 +109,27 @@ def test_an_unknown_field_in_a_body_is_refused_not_ignored(client, key):
     )
     assert response.status_code == 422
     assert "Unknown field" in response.json()["errors"]["max_result"][0]
+
+
+def test_a_wrong_method_gets_a_json_405_listing_the_allowed_ones(client, key):
+    response = client.delete("/api/v1/searches", headers=bearer(key))
+    assert response.status_code == 405
+    assert set(response["Allow"].split(", ")) == {"GET", "POST"}
+    assert "DELETE is not allowed" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["offset=99999999999999999999", "until=0001-01-01T00:00:00%2B05:00"],
+    ids=["offset beyond bigint", "before year 1 in UTC"],
+)
+def test_values_the_database_cannot_hold_are_input_errors_not_server_errors(client, key, query):
+    response = client.get(f"/api/v1/mentions?{query}", headers=bearer(key))
+    assert response.status_code == 422, response.content
+    assert set(response.json()["errors"]) == {query.split("=")[0]}
+
+
+def test_an_offset_postgresql_would_refuse_is_read_as_the_same_instant_in_utc(client, key):
+    # PostgreSQL refuses UTC offsets beyond ±15:59; pydantic accepts up to ±23:59.
+    response = client.get("/api/v1/mentions?since=0174-12-26T12:35:40%2B21:43", headers=bearer(key))
+    assert response.status_code == 200, response.content
