@@ -32,3 +32,7 @@ def sleep_then_record(self, key: str, seconds: float) -> int:
     connection.rpush(f"tests:{key}", f"start:{os.getpid()}")
     time.sleep(seconds)
     return connection.rpush(f"tests:{key}", f"end:{os.getpid()}")
+
+
+# Test platforms register themselves on import, so the worker can run searches over them.
+import tests.support.scrapers  # noqa: E402,F401
