@@ -22,6 +22,7 @@ from pydantic import ConfigDict
 
 from pulse.api_schemas import BODY_ERRORS, ERRORS, Moment, PageParams
 from pulse.api_security import permission_required
+from scraping import selectors, services
 from scraping.models import Mention, Search
 
 searches_router = Router()
@@ -119,8 +120,6 @@ def _search_url(request: HttpRequest, search: Search) -> str:
 
 
 def _search_out(request: HttpRequest, search: Search) -> dict[str, Any]:
-    from scraping import selectors
-
     summary = selectors.search_summary(search=search)
     return {
         "search_id": str(search.pk),
@@ -156,8 +155,6 @@ def _get_search(search_id: UUID) -> Search:
     summary="Start a search (201), or return the existing one when search_id was already used (200)",
 )
 def search_start(request, payload: SearchStartIn):
-    from scraping import services
-
     data = payload.dict()
     # Only tells 200 from 201; the service itself guarantees one search per id, even when two
     # requests race past this check.
@@ -219,8 +216,6 @@ def search_get(request, search_id: UUID):
 )
 def search_cancel(request, search_id: UUID):
     search = _get_search(search_id)
-    from scraping import services
-
     search = services.search_cancel(search=search)
     return _search_out(request, search)
 
@@ -269,8 +264,6 @@ class MentionPage(Schema):
 
 
 def _mentions(filters: MentionFilters):
-    from scraping import selectors
-
     queryset = selectors.mention_list(
         platform=filters.platform or None,
         search_id=filters.search,
