@@ -19,7 +19,9 @@ from pydantic import ConfigDict
 
 from pulse.api_schemas import BODY_ERRORS, ERRORS, PageParams
 from pulse.api_security import permission_required
+from schedules import selectors, services
 from schedules.models import ScheduledSearch
+from scraping.models import Search
 
 router = Router()
 
@@ -173,8 +175,6 @@ def _errors_named_as_sent():
 
 
 def _out(request: HttpRequest, scheduled_search: ScheduledSearch) -> dict[str, Any]:
-    from schedules import selectors
-
     return {
         "id": scheduled_search.pk,
         **selectors.schedule_as_dict(scheduled_search=scheduled_search),
@@ -213,8 +213,6 @@ def schedule_list(request, page: Query[PageParams]):
 )
 def schedule_create(request, payload: ScheduleIn):
     fields = _service_fields(payload.dict())
-    from schedules import services
-
     with _errors_named_as_sent():
         scheduled_search = services.schedule_create(**fields)
     return Status(201, _out(request, scheduled_search))
@@ -240,8 +238,6 @@ def schedule_get(request, schedule_id: int):
 def schedule_replace(request, schedule_id: int, payload: ScheduleIn):
     scheduled_search = _get(schedule_id)
     fields = _service_fields(payload.dict())
-    from schedules import services
-
     with _errors_named_as_sent():
         scheduled_search = services.schedule_update(scheduled_search=scheduled_search, **fields)
     return _out(request, scheduled_search)
@@ -255,8 +251,6 @@ def schedule_replace(request, schedule_id: int, payload: ScheduleIn):
 )
 def schedule_patch(request, schedule_id: int, payload: SchedulePatch):
     scheduled_search = _get(schedule_id)
-    from schedules import services
-
     fields = _service_fields(payload.dict(exclude_unset=True))
     with _errors_named_as_sent():
         scheduled_search = services.schedule_update(scheduled_search=scheduled_search, **fields)
@@ -271,8 +265,6 @@ def schedule_patch(request, schedule_id: int, payload: SchedulePatch):
 )
 def schedule_delete(request, schedule_id: int):
     scheduled_search = _get(schedule_id)
-    from schedules import services
-
     services.schedule_delete(scheduled_search=scheduled_search)
     return Status(204, None)
 
@@ -285,8 +277,6 @@ def schedule_delete(request, schedule_id: int):
 )
 def schedule_pause(request, schedule_id: int):
     scheduled_search = _get(schedule_id)
-    from schedules import services
-
     services.schedule_pause(scheduled_search=scheduled_search)
     scheduled_search.refresh_from_db()
     return _out(request, scheduled_search)
@@ -300,8 +290,6 @@ def schedule_pause(request, schedule_id: int):
 )
 def schedule_resume(request, schedule_id: int):
     scheduled_search = _get(schedule_id)
-    from schedules import services
-
     with _errors_named_as_sent():
         services.schedule_resume(scheduled_search=scheduled_search)
     scheduled_search.refresh_from_db()
@@ -316,9 +304,6 @@ def schedule_resume(request, schedule_id: int):
 )
 def schedule_run(request, schedule_id: int):
     scheduled_search = _get(schedule_id)
-    from schedules import services
-    from scraping.models import Search
-
     search = services.schedule_run_now(scheduled_search=scheduled_search, trigger=Search.Trigger.API)
     return Status(
         202,
