@@ -21,7 +21,9 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ("name", "prefix", "user", "created_at", "last_used_at", "expires_at", "revoked_at", "usable")
+    list_display = (
+        "name", "prefix", "user", "created_at", "last_used_at", "expires_at", "revoked_at", "usable",
+    )  # fmt: skip
     list_filter = ("revoked_at", "user")
     search_fields = ("name", "prefix", "user__username")
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")

@@ -142,7 +142,8 @@ def _json_method_not_allowed(view):
     @functools.wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+        is_json = response.get("Content-Type", "").startswith("application/json")
+        if response.status_code == 405 and not is_json:
             allowed = response.get("Allow", "")
             return error_response(
                 405, f"{request.method} is not allowed here; use {allowed}.", headers={"Allow": allowed}

@@ -38,7 +38,9 @@ def _in_utc(value: datetime) -> datetime:
             value = timezone.make_aware(value, timezone.get_default_timezone())
         return value.astimezone(UTC)
     except (OverflowError, ValueError):
-        raise ValueError("date-time out of range; use a year from 1 to 9999 and an offset within ±15:59") from None
+        raise ValueError(
+            "date-time out of range; use a year from 1 to 9999 and an offset within ±15:59"
+        ) from None
 
 
 Moment = Annotated[datetime, AfterValidator(_in_utc)]

@@ -84,8 +84,7 @@ def api_key_authenticate(*, key: str) -> ApiKey | None:
     if api_key.last_used_at is None or api_key.last_used_at <= now - API_KEY_TOUCH_INTERVAL:
         # The condition in the filter makes concurrent requests write once per interval.
         cutoff = now - API_KEY_TOUCH_INTERVAL
-        ApiKey.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=cutoff), pk=api_key.pk).update(
-            last_used_at=now
-        )
+        not_recent = Q(last_used_at__isnull=True) | Q(last_used_at__lte=cutoff)
+        ApiKey.objects.filter(not_recent, pk=api_key.pk).update(last_used_at=now)
         api_key.last_used_at = now
     return api_key

@@ -30,7 +30,9 @@ SCHEDULE_DESCRIPTION = (
     "\"minutes\"|\"hours\"|\"days\"}, {\"once\": \"2026-12-01T09:00:00\"} (in the schedule's timezone), "
     "{\"solar\": \"sunrise\", \"latitude\": 3.139, \"longitude\": 101.6869}."
 )
-ON_FAILURE_DESCRIPTION = 'After a failed run: null (nothing), "alert", or {"run": "<name of a scheduled search>"}.'
+ON_FAILURE_DESCRIPTION = (
+    'After a failed run: null (nothing), "alert", or {"run": "<name of a scheduled search>"}.'
+)
 MisfirePolicy = Literal["skip", "coalesce", "run_all"]
 
 
@@ -42,7 +44,9 @@ class ScheduleIn(Schema):
     name: str = Field(..., description="Unique name.", examples=["SSM news"])
     keywords: list[str] = Field(..., description="1–20 keywords.", examples=[["SSM"]])
     platforms: list[str] = Field(..., description="Platform names: news, youtube, facebook, instagram, web.")
-    schedule: dict[str, Any] = Field(..., description=SCHEDULE_DESCRIPTION, examples=[{"cron": "*/15 * * * *"}])
+    schedule: dict[str, Any] = Field(
+        ..., description=SCHEDULE_DESCRIPTION, examples=[{"cron": "*/15 * * * *"}]
+    )
     max_results: int = Field(50, description="Most items taken from each platform per run (1–500).")
     timezone: str = Field("Asia/Kuala_Lumpur", description="IANA zone the schedule is read in.")
     enabled: bool = True
@@ -55,7 +59,9 @@ class ScheduleIn(Schema):
     misfire_policy: MisfirePolicy = "coalesce"
     misfire_grace_seconds: int = Field(300, ge=0, description="A run later than this counts as missed.")
     on_success: str | None = Field(None, description="Name of the scheduled search to run after success.")
-    on_failure: Any = Field(None, description=ON_FAILURE_DESCRIPTION, examples=[None, "alert", {"run": "backup"}])
+    on_failure: Any = Field(
+        None, description=ON_FAILURE_DESCRIPTION, examples=[None, "alert", {"run": "backup"}]
+    )
 
 
 class SchedulePatch(Schema):
@@ -133,7 +139,8 @@ def _service_fields(data: dict[str, Any]) -> dict[str, Any]:
     """
     nulls = [field for field, value in data.items() if value is None and field not in NULLABLE_FIELDS]
     if nulls:
-        raise ValidationError({field: ["This field cannot be null; leave it out to keep its value."] for field in nulls})
+        message = "This field cannot be null; leave it out to keep its value."
+        raise ValidationError({field: [message] for field in nulls})
     fields = {key: value for key, value in data.items() if key not in ("lookback_hours", "on_failure")}
     if "lookback_hours" in data:
         hours = data["lookback_hours"]
@@ -152,12 +159,18 @@ def _service_fields(data: dict[str, Any]) -> dict[str, Any]:
         elif isinstance(failure, dict) and set(failure) == {"run"} and isinstance(failure["run"], str):
             fields.update(on_failure_action="run", on_failure_run=failure["run"])
         else:
-            raise ValidationError({"on_failure": [f'Use null, "alert" or {{"run": "<name>"}}; got {failure!r}.']})
+            raise ValidationError(
+                {"on_failure": [f'Use null, "alert" or {{"run": "<name>"}}; got {failure!r}.']}
+            )
     return fields
 
 
 # The services name some fields differently from the export format the client sent.
-SERVICE_TO_EXPORT_FIELD = {"lookback": "lookback_hours", "on_failure_action": "on_failure", "on_failure_run": "on_failure"}
+SERVICE_TO_EXPORT_FIELD = {
+    "lookback": "lookback_hours",
+    "on_failure_action": "on_failure",
+    "on_failure_run": "on_failure",
+}
 
 
 @contextmanager

@@ -311,9 +311,9 @@ def _csv_lines(mentions: Iterable[Mention]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(MENTION_EXPORT_FIELDS)
     for mention in mentions:
-        row = _export_row(mention)
+        values = _export_row(mention).values()
         yield writer.writerow(
-            [formula_safe(value.isoformat() if isinstance(value, datetime) else value) for value in row.values()]
+            [formula_safe(value.isoformat() if isinstance(value, datetime) else value) for value in values]
         )
 
 

@@ -159,7 +159,9 @@ def test_a_session_write_with_the_csrf_token_is_accepted():
     client.force_login(user_with("scraping.add_search", is_staff=True))
     client.get("/admin/")  # sets the csrftoken cookie, as a browser visiting the admin would
     token = client.cookies["csrftoken"].value
-    response = client.post("/api/v1/searches", {}, content_type="application/json", headers={"X-CSRFToken": token})
+    response = client.post(
+        "/api/v1/searches", {}, content_type="application/json", headers={"X-CSRFToken": token}
+    )
     assert response.status_code == 422  # past authentication and CSRF; the empty body is the problem
 
 
@@ -177,4 +179,5 @@ def test_a_refused_key_is_not_rescued_by_a_browser_session(client):
 def test_key_writes_need_no_csrf_token():
     client = Client(enforce_csrf_checks=True)
     key = key_for(user_with("scraping.add_search"))
-    assert client.post("/api/v1/searches", {}, content_type="application/json", headers=bearer(key)).status_code == 422
+    response = client.post("/api/v1/searches", {}, content_type="application/json", headers=bearer(key))
+    assert response.status_code == 422

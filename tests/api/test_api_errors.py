@@ -46,7 +46,9 @@ def test_a_wrong_item_in_a_list_is_reported_under_the_field_with_its_position(cl
 
 
 def test_a_body_that_is_not_json_gets_400_saying_so(client, key):
-    response = client.post("/api/v1/searches", "{not json", content_type="application/json", headers=bearer(key))
+    response = client.post(
+        "/api/v1/searches", "{not json", content_type="application/json", headers=bearer(key)
+    )
     assert response.status_code == 400
     body = response.json()
     assert "not valid JSON" in body["detail"]

@@ -134,7 +134,8 @@ def admin_client_logged_in(client):
 def test_creating_a_key_in_the_admin_shows_the_plain_key_once(admin_client_logged_in):
     owner = user_with("scraping.view_search", username="service")
     response = admin_client_logged_in.post(
-        "/admin/pulse/apikey/add/", {"name": "reporting", "user": owner.pk, "expires_at_0": "", "expires_at_1": ""},
+        "/admin/pulse/apikey/add/",
+        {"name": "reporting", "user": owner.pk, "expires_at_0": "", "expires_at_1": ""},
         follow=True,
     )
     assert response.status_code == 200

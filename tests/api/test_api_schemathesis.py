@@ -50,7 +50,9 @@ def _keep_the_test_transaction_open():
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,
     derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much,
+    ],
 )
 def test_no_generated_request_makes_the_api_answer_5xx(case, auth_headers):
     # on_commit callbacks never run inside the test transaction, so nothing reaches the broker.

@@ -64,7 +64,8 @@ def test_the_list_pages_newest_first_with_a_total(client, headers, mentions):
 def test_pages_neither_repeat_nor_skip_mentions(client, headers, mentions):
     seen = []
     for offset in range(0, 7, 2):
-        seen += [item["id"] for item in get(client, f"/api/v1/mentions?limit=2&offset={offset}", headers).json()["items"]]
+        page = get(client, f"/api/v1/mentions?limit=2&offset={offset}", headers).json()
+        seen += [item["id"] for item in page["items"]]
     assert sorted(seen) == sorted(mention.pk for mention in mentions["rows"])
 
 
@@ -102,7 +103,8 @@ def test_the_csv_export_streams_a_header_and_every_filtered_mention(client, head
 
 def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_defused(client, headers, mentions):
     response = get(client, "/api/v1/mentions/export?format=csv", headers)
-    rows = {row["external_id"]: row for row in csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))}
+    text = b"".join(response.streaming_content).decode()
+    rows = {row["external_id"]: row for row in csv.DictReader(io.StringIO(text))}
     assert rows["item-6"]["text"] == "'=HYPERLINK(\"http://evil\")"
     assert rows["item-4"]["author"] == "'@someone"
     assert rows["item-5"]["author"] == "Reporter"
@@ -129,7 +131,8 @@ def test_the_json_export_is_an_array_of_every_filtered_mention(client, headers, 
 def test_an_export_with_nothing_to_export_is_a_header_or_an_empty_array(client, headers):
     csv_text = b"".join(get(client, "/api/v1/mentions/export?format=csv", headers).streaming_content).decode()
     assert csv_text.strip().split(",")[:3] == ["id", "platform", "external_id"]
-    assert json.loads(b"".join(get(client, "/api/v1/mentions/export?format=json", headers).streaming_content)) == []
+    json_response = get(client, "/api/v1/mentions/export?format=json", headers)
+    assert json.loads(b"".join(json_response.streaming_content)) == []
 
 
 def test_an_unknown_export_format_gets_422(client, headers):

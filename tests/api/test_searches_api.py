@@ -42,7 +42,9 @@ def test_starting_a_search_creates_it_with_one_run_per_platform_and_enqueues_it_
     assert len(callbacks) == 1  # the pulse.search message, sent only once the rows are committed
     assert set(body["platforms"]) == {"test-ok", "test-flaky"}
     assert body["platforms"]["test-ok"]["status"] == "pending"
-    assert body["progress"] == {"platforms_done": 0, "platforms_total": 2, "mentions_found": 0, "mentions_new": 0}
+    assert body["progress"] == {
+        "platforms_done": 0, "platforms_total": 2, "mentions_found": 0, "mentions_new": 0,
+    }  # fmt: skip
     assert body["url"].endswith(f"/api/v1/searches/{search.pk}")
 
 

@@ -19,7 +19,8 @@ def user_with(*permissions: str, is_staff: bool = False, username: str | None = 
     )
     for permission in permissions:
         app_label, codename = permission.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+        permission_row = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        user.user_permissions.add(permission_row)
     return get_user_model().objects.get(pk=user.pk)  # fresh: no cached permissions
 
 
