@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-import tests.support.scrapers  # noqa: F401  (registers the test platforms used below)
+import tests.support.scrapers
 from scraping.models import PlatformRun, Search
 from scraping.services import search_create
 from tests.support.api import bearer, superuser_key
@@ -114,12 +114,6 @@ def test_cancelling_a_queued_search_marks_it_and_its_runs_cancelled(api):
     assert body["status"] == "cancelled"
     assert {run["status"] for run in body["platforms"].values()} == {"cancelled"}
     assert Search.objects.get(pk=search.pk).status == "cancelled"
-
-
-@pytest.fixture
-def keyword() -> str:
-    """A keyword no other test uses, so mentions of one test never meet another's."""
-    return f"kw{uuid.uuid4().hex[:10]}"
 
 
 @pytest.mark.slow
