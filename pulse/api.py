@@ -17,6 +17,7 @@ from django.urls import URLPattern
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 
 from pulse.api_security import permission_required
 
@@ -31,6 +32,42 @@ UNAUTHENTICATED_MESSAGE = (
 _PARAM_SOURCES = {"body", "query", "path", "header", "cookie", "form", "file"}
 
 
+NUL_MESSAGE = "Contains a NUL character (\\u0000), which Pulse cannot store; remove it."
+
+
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def _refuse_nul(data):
+    """PostgreSQL text and JSON cannot hold NUL; refuse it at the door instead of failing to store it."""
+    if isinstance(data, dict):
+        fields = [
+            str(key).replace("\x00", "") or "body"
+            for key, value in data.items()
+            if _holds_nul(key) or _holds_nul(value)
+        ]
+        if fields:
+            raise DjangoValidationError({field: [NUL_MESSAGE] for field in fields})
+    elif _holds_nul(data):
+        raise DjangoValidationError({"body": [NUL_MESSAGE]})
+    return data
+
+
+class PulseParser(Parser):
+    def parse_body(self, request: HttpRequest):
+        return _refuse_nul(super().parse_body(request))
+
+    def parse_querydict(self, data, list_fields, request: HttpRequest):
+        return _refuse_nul(super().parse_querydict(data, list_fields, request))
+
+
 api = NinjaAPI(
     title="Pulse API",
     version="1",
@@ -40,6 +77,7 @@ api = NinjaAPI(
         "Authenticate with `Authorization: Bearer <key>` or `X-API-Key: <key>`; keys are created in the "
         "admin. Errors are JSON: `{\"detail\": \"...\", \"errors\": {field: [messages]}}`."
     ),
+    parser=PulseParser(),
     # Every operation names its own permission; this default only makes a forgotten one
     # fail closed (authenticated callers only) and tells the docs page to send the CSRF token.
     auth=permission_required(None),
@@ -117,6 +155,9 @@ def on_not_found(request, exc: Http404):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
+    if isinstance(exc.__cause__, DjangoValidationError):
+        # ninja wraps whatever the body parser raises; a refused value is still a 422.
+        return on_service_invalid(request, exc.__cause__)
     if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
         # ninja's "Cannot parse request body", raised from the JSON decoder's error.
         return error_response(

@@ -135,3 +135,29 @@ def test_an_offset_postgresql_would_refuse_is_read_as_the_same_instant_in_utc(cl
     # PostgreSQL refuses UTC offsets beyond ±15:59; pydantic accepts up to ±23:59.
     response = client.get("/api/v1/mentions?since=0174-12-26T12:35:40%2B21:43", headers=bearer(key))
     assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("get", "/api/v1/mentions?q=a%00b", None, "q"),
+        ("get", "/api/v1/mentions/export?platform=news%00", None, "platform"),
+        ("post", "/api/v1/searches", {"keywords": ["a\x00b"], "platforms": ["news"]}, "keywords"),
+        (
+            "post",
+            "/api/v1/schedules",
+            {"name": "x", "keywords": ["x"], "platforms": ["news"], "schedule": {"cron": "0 9 * * *\x00"}},
+            "schedule",
+        ),
+        ("patch", "/api/v1/schedules/1", {"name": "a\x00"}, "name"),
+    ],
+    ids=["query text", "export filter", "search keyword", "nested in a schedule", "patch"],
+)
+def test_a_nul_character_anywhere_in_the_input_is_a_field_error(client, key, method, path, body, field):
+    # PostgreSQL cannot store NUL in text or JSON; the API refuses it before anything is written.
+    kwargs = {"headers": bearer(key)}
+    if body is not None:
+        kwargs.update(data=body, content_type="application/json")
+    response = getattr(client, method)(path, **kwargs)
+    assert response.status_code == 422, response.content
+    assert "NUL character" in response.json()["errors"][field][0]

@@ -72,6 +72,7 @@ def test_an_entry_of_the_export_file_can_be_posted_as_it_is(api):
     [
         ({"schedule": {"cron": "61 * * * *"}}, "schedule"),
         ({"schedule": {"every": 0, "period": "hours"}}, "schedule"),
+        ({"schedule": {"every": 10**30, "period": "hours"}}, "schedule"),
         ({"schedule": {"sometimes": True}}, "schedule"),
         ({"platforms": ["myspace"]}, "platforms"),
         ({"keywords": []}, "keywords"),
