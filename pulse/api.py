@@ -108,7 +108,8 @@ def _field_and_message(error: dict) -> tuple[str, str]:
         if source == "body" and len(parts) > 1:
             parts = parts[1:]
     field = parts[0] if parts else "body"
-    message = error.get("msg") or "Invalid value."
+    # pydantic prefixes the text of a ValueError raised by a validator; the text alone reads better.
+    message = (error.get("msg") or "Invalid value.").removeprefix("Value error, ")
     if error.get("type") == "missing":
         message = "This field is required."
     elif error.get("type") == "extra_forbidden":
