@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    # Serves the API docs page (Swagger UI) from its own static files instead of a CDN.
+    "ninja",
     "pulse.apps.PulseConfig",
     "scraping",
     "schedules",
