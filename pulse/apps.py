@@ -6,4 +6,4 @@ class PulseConfig(AppConfig):
     verbose_name = "Pulse"
 
     def ready(self):
-        from pulse import checks  # noqa: F401  (registers the system checks)
+        from pulse import alert_rules, checks, logging  # noqa: F401  (register system checks and Celery signal handlers)
