@@ -1,0 +1,129 @@
+"""Flower, started by deploy/start-flower: credentials required, workers and finished tasks visible."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+
+import httpx
+import pytest
+
+from pulse.celery import app
+from tests.support.processes import PROJECT_ROOT, ManagedProcess
+
+START_FLOWER = str(PROJECT_ROOT / "deploy" / "start-flower")
+CREDENTIALS = ("operator", f"secret-{uuid.uuid4().hex[:8]}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def flower_env(**overrides) -> dict:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("FLOWER_")}
+    return {**env, "PYTHON": sys.executable, **overrides}
+
+
+def start_flower(*, port: int, **env) -> ManagedProcess:
+    process = ManagedProcess("flower", [START_FLOWER], env=flower_env(FLOWER_PORT=str(port), **env))
+    # ManagedProcess merges os.environ back in; drop a FLOWER_BASIC_AUTH the caller did not ask for.
+    if "FLOWER_BASIC_AUTH" not in env:
+        process.env.pop("FLOWER_BASIC_AUTH", None)
+    return process.start()
+
+
+@pytest.fixture(scope="module")
+def flower(celery_worker_process):
+    port = free_port()
+    process = start_flower(
+        port=port,
+        FLOWER_BASIC_AUTH=":".join(CREDENTIALS),
+        FLOWER_ADDRESS="127.0.0.1",
+        FLOWER_WAIT_FOR_WORKERS_TIMEOUT="60",
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def lists_the_worker():
+        try:
+            response = httpx.get(f"{base}/api/workers?refresh=1", auth=CREDENTIALS, timeout=5)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and celery_worker_process.node_name in response.json()
+
+    process.wait_for(lists_the_worker, timeout=90, what="Flower to list the test worker")
+    process.base_url = base
+    yield process
+    process.stop()
+
+
+def test_start_flower_refuses_to_start_without_credentials():
+    env = flower_env(FLOWER_PORT=str(free_port()))
+    env.pop("FLOWER_BASIC_AUTH", None)
+    finished = subprocess.run([START_FLOWER], env=env, capture_output=True, text=True, timeout=30)
+    assert finished.returncode == 2
+    assert "FLOWER_BASIC_AUTH is not set" in finished.stderr
+    assert "FLOWER_UNAUTHENTICATED_LOCAL=1" in finished.stderr
+
+
+def test_start_flower_rejects_malformed_credentials():
+    env = flower_env(FLOWER_PORT=str(free_port()), FLOWER_BASIC_AUTH="no-password-here")
+    finished = subprocess.run([START_FLOWER], env=env, capture_output=True, text=True, timeout=30)
+    assert finished.returncode == 2
+    assert "user:password" in finished.stderr
+
+
+def test_start_flower_gives_up_when_no_worker_answers(tmp_path):
+    # A Redis database nobody consumes: no worker can answer there.
+    empty_broker = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
+    env = flower_env(
+        FLOWER_PORT=str(free_port()), FLOWER_BASIC_AUTH="a:b", FLOWER_WAIT_FOR_WORKERS_TIMEOUT="1",
+        REDIS_URL=empty_broker,
+    )
+    finished = subprocess.run([START_FLOWER], env=env, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 1
+    assert "no Celery worker answered ping within 1s" in finished.stderr
+
+
+@pytest.mark.slow
+def test_unauthenticated_local_flower_listens_on_loopback_only():
+    port = free_port()
+    process = start_flower(
+        port=port, FLOWER_UNAUTHENTICATED_LOCAL="1", FLOWER_ADDRESS="0.0.0.0", FLOWER_WAIT_FOR_WORKERS_TIMEOUT="0"
+    )
+    try:
+        process.wait_for_log("Visit me at", timeout=60)
+        assert f"Visit me at http://127.0.0.1:{port}" in process.log()
+        assert "listening on 127.0.0.1 only" in process.log()
+        assert httpx.get(f"http://127.0.0.1:{port}/api/workers", timeout=5).status_code == 200
+    finally:
+        process.stop()
+
+
+@pytest.mark.slow
+def test_flower_answers_401_without_credentials(flower):
+    assert httpx.get(f"{flower.base_url}/api/workers", timeout=5).status_code == 401
+    assert httpx.get(f"{flower.base_url}/api/tasks", timeout=5).status_code == 401
+    wrong = httpx.get(f"{flower.base_url}/api/tasks", auth=("operator", "wrong"), timeout=5)
+    assert wrong.status_code == 401
+
+
+@pytest.mark.slow
+def test_flower_lists_a_finished_task_with_its_search_id_readable(flower, worker):
+    search_id = str(uuid.uuid4())
+    result = app.send_task("tests.record", kwargs={"key": f"flower-{search_id}", "value": search_id}, queue="http")
+    result.get(timeout=20)
+
+    def finished_task():
+        response = httpx.get(f"{flower.base_url}/api/tasks", params={"limit": 200}, auth=CREDENTIALS, timeout=5)
+        task = response.json().get(result.id) if response.status_code == 200 else None
+        return task if task and task.get("state") == "SUCCESS" else None
+
+    task = flower.wait_for(finished_task, timeout=30, what="Flower to show the task as finished")
+    assert task["name"] == "tests.record"
+    assert search_id in task["kwargs"]
+    assert task["worker"] == worker.node_name
