@@ -4,7 +4,8 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+# The classic text format every Prometheus version reads; generate_latest writes exactly that.
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
 from pulse import health
 
@@ -41,4 +42,4 @@ def metrics(request):
             )
             response["WWW-Authenticate"] = 'Bearer realm="pulse-metrics"'
             return response
-    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_PLAIN_0_0_4)
