@@ -32,3 +32,12 @@ def sleep_then_record(self, key: str, seconds: float) -> int:
     connection.rpush(f"tests:{key}", f"start:{os.getpid()}")
     time.sleep(seconds)
     return connection.rpush(f"tests:{key}", f"end:{os.getpid()}")
+
+
+@shared_task(name="tests.log_message")
+def log_message(message: str, search_id: str | None = None, run_id: int | None = None) -> str:
+    """Log ``message`` from inside a task, so a test can read the task context on the log line."""
+    import logging
+
+    logging.getLogger("tests.tasks").warning(message)
+    return message
