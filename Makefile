@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/pul
 TEST_REDIS_URL ?= $(if $(REDIS_URL),$(REDIS_URL),redis://127.0.0.1:6379/15)
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test test-faults bench bench-scheduler check-services clean
+.PHONY: help install demo test test-faults bench bench-scheduler bench-stack check-services clean
 
 help:
 	@echo "make demo   - install into .venv and run web, workers, beat and Flower locally"
@@ -34,3 +34,6 @@ test: check-services
 
 clean:
 	rm -rf var/ .pytest_cache
+
+bench-stack: install
+	$(PYTHON) tests/bench/bench_stack.py

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -26,7 +27,9 @@ def free_port() -> int:
 
 def flower_env(**overrides) -> dict:
     env = {key: value for key, value in os.environ.items() if not key.startswith("FLOWER_")}
-    return {**env, "PYTHON": sys.executable, **overrides}
+    # The start scripts run `celery` from PATH, as in the image; here that is this virtualenv's.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return {**env, **overrides}
 
 
 def start_flower(*, port: int, **env) -> ManagedProcess:
