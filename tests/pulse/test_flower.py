@@ -130,3 +130,17 @@ def test_flower_lists_a_finished_task_with_its_search_id_readable(flower, worker
     assert task["name"] == "tests.record"
     assert search_id in task["kwargs"]
     assert task["worker"] == worker.node_name
+
+
+@pytest.mark.slow
+def test_flower_exports_task_level_prometheus_metrics(flower, worker):
+    app.send_task("tests.add", args=[1, 2], queue="http").get(timeout=20)
+
+    def counted():
+        response = httpx.get(f"{flower.base_url}/metrics", auth=CREDENTIALS, timeout=5)
+        return response.status_code == 200 and 'task="tests.add"' in response.text and response.text
+
+    text = flower.wait_for(counted, timeout=30, what="Flower's metrics to count tests.add")
+    assert "flower_events_total" in text and "flower_task_runtime_seconds" in text
+    # Flower serves /metrics (and /healthcheck) without basic auth; docs/OPERATIONS.md warns about it.
+    assert httpx.get(f"{flower.base_url}/metrics", timeout=5).status_code == 200
