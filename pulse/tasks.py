@@ -17,7 +17,7 @@ def ping() -> dict:
 @shared_task(name="pulse.cleanup_history", pulse_queue="http")
 def cleanup_history() -> dict:
     """Delete run history older than PULSE_HISTORY_RETENTION_DAYS (mentions are kept)."""
-    from pulse.services import history_cleanup
+    from pulse.maintenance import history_cleanup
 
     return {"deleted_searches": history_cleanup()}
 

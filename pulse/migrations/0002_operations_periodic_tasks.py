@@ -7,7 +7,7 @@ from django.db import migrations
 
 
 def create_periodic_tasks(apps, schema_editor):
-    from pulse.services import operations_periodic_tasks_ensure
+    from pulse.maintenance import operations_periodic_tasks_ensure
 
     operations_periodic_tasks_ensure(
         periodic_task_model=apps.get_model("django_celery_beat", "PeriodicTask"),

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from pulse.celery import app
-from pulse.services import history_cleanup, operations_periodic_tasks_ensure
+from pulse.maintenance import history_cleanup, operations_periodic_tasks_ensure
 from scraping.models import Mention, MentionMatch, PlatformRun, Search
 from tests.support.factories import make_mention, make_search
 
