@@ -16,10 +16,16 @@ class AlertChannelAdmin(admin.ModelAdmin):
     actions = ["send_test_alert"]
     fieldsets = [
         (None, {"fields": ("name", "kind", "enabled", "target")}),
-        ("Webhook signing", {"fields": ("secret",), "description": (
-            "Receivers verify the X-Pulse-Signature header: sha256= followed by the hex HMAC-SHA256 of "
-            "the raw request body with this secret."
-        )}),
+        (
+            "Webhook signing",
+            {
+                "fields": ("secret",),
+                "description": (
+                    "Receivers verify the X-Pulse-Signature header: sha256= then the hex HMAC-SHA256 of "
+                    "the raw request body with this secret."
+                ),
+            },
+        ),
     ]
 
     @admin.action(description="Send a test alert to the selected channels")
@@ -29,7 +35,9 @@ class AlertChannelAdmin(admin.ModelAdmin):
             if result["ok"]:
                 self.message_user(request, f"Test alert sent to {channel.name}.", messages.SUCCESS)
             else:
-                self.message_user(request, f"Test alert to {channel.name} failed: {result['error']}", messages.ERROR)
+                self.message_user(
+                    request, f"Test alert to {channel.name} failed: {result['error']}", messages.ERROR
+                )
 
 
 @admin.register(AlertEvent)

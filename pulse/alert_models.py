@@ -65,7 +65,11 @@ class AlertChannel(models.Model):
                 URLValidator(schemes=["http", "https"])(self.target)
             except ValidationError:
                 raise ValidationError(
-                    {"target": [f"{self.target!r} is not an http(s) URL. Example: https://hooks.example.com/pulse"]}
+                    {
+                        "target": [
+                            f"{self.target!r} is not an http(s) URL. Example: https://hooks.example.com/pulse"
+                        ]
+                    }
                 ) from None
 
 

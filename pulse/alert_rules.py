@@ -53,7 +53,10 @@ def rule_search_failed(*, search) -> AlertEvent | None:
 
     if search.status != Search.Status.FAILED:
         return None
-    lines = [f"Keywords: {', '.join(search.keywords or [])}", f"Platforms: {', '.join(search.platforms or [])}"]
+    lines = [
+        f"Keywords: {', '.join(search.keywords or [])}",
+        f"Platforms: {', '.join(search.platforms or [])}",
+    ]
     if search.scheduled_search_id:
         lines.append(f"Scheduled search: {search.scheduled_search} (id {search.scheduled_search_id})")
     if search.error:
@@ -63,7 +66,10 @@ def rule_search_failed(*, search) -> AlertEvent | None:
     lines.append(f"Search id: {search.pk}  {_admin_path(Search, search.pk)}")
     name = search.scheduled_search.name if search.scheduled_search_id else ", ".join(search.keywords or [])
     return alert_raise(
-        rule=RULE_SEARCH_FAILED, key=search_alert_key(search), subject=f"Search failed: {name}", message="\n".join(lines)
+        rule=RULE_SEARCH_FAILED,
+        key=search_alert_key(search),
+        subject=f"Search failed: {name}",
+        message="\n".join(lines),
     )
 
 
@@ -82,7 +88,8 @@ def rule_platform_failures(*, platform: str, threshold: int | None = None) -> Al
     if len(runs) < threshold or any(run.status != PlatformRun.Status.FAILED for run in runs):
         return None
     errors = "\n".join(
-        f"  {run.finished_at:%Y-%m-%d %H:%M:%S} {run.error_kind or 'error'}: {run.error_message}" for run in runs
+        f"  {run.finished_at:%Y-%m-%d %H:%M:%S} {run.error_kind or 'error'}: {run.error_message}"
+        for run in runs
     )
     return alert_raise(
         rule=RULE_PLATFORM_FAILURES,
@@ -108,7 +115,9 @@ def rule_empty_runs(*, scheduled_search, threshold: int | None = None) -> AlertE
     )
     if len(searches) < threshold:
         return None
-    if any(s.status not in (Search.Status.SUCCEEDED, Search.Status.PARTIAL) or s.mentions_found for s in searches):
+    if any(
+        s.status not in (Search.Status.SUCCEEDED, Search.Status.PARTIAL) or s.mentions_found for s in searches
+    ):
         return None
     return alert_raise(
         rule=RULE_EMPTY_RUNS,
@@ -145,7 +154,7 @@ def rule_no_workers(*, timeout: float | None = None) -> AlertEvent | None:
         rule=RULE_NO_WORKERS,
         key="workers",
         subject="No Celery worker is answering",
-        message=f"{check['error']}.\nSearches are queued but nothing runs them. Start or restart the workers.",
+        message=f"{check['error']}.\nSearches queue up but nothing runs them. Start or restart the workers.",
     )
 
 
@@ -175,7 +184,9 @@ def check_alerts_run(*, include_workers: bool = True) -> list[AlertEvent]:
     if include_workers:
         events.append(rule_no_workers())
     week_ago = timezone.now() - timedelta(days=7)
-    platforms = PlatformRun.objects.filter(finished_at__gte=week_ago).values_list("platform", flat=True).distinct()
+    platforms = (
+        PlatformRun.objects.filter(finished_at__gte=week_ago).values_list("platform", flat=True).distinct()
+    )
     events.extend(rule_platform_failures(platform=platform) for platform in sorted(set(platforms)))
     for scheduled_search in ScheduledSearch.objects.filter(enabled=True):
         events.append(rule_empty_runs(scheduled_search=scheduled_search))

@@ -83,24 +83,33 @@ def send_webhook(*, channel: AlertChannel, alert: Alert) -> None:
         headers[SIGNATURE_HEADER] = webhook_signature(secret=channel.secret, body=body)
     try:
         response = httpx.post(
-            channel.target, content=body, headers=headers, timeout=settings.PULSE_ALERT_WEBHOOK_TIMEOUT_SECONDS
+            channel.target,
+            content=body,
+            headers=headers,
+            timeout=settings.PULSE_ALERT_WEBHOOK_TIMEOUT_SECONDS,
         )
     except httpx.HTTPError as error:
         raise TransportError(f"POST {channel.target} failed: {type(error).__name__}: {error}") from error
     if not response.is_success:
-        raise TransportError(f"POST {channel.target} answered HTTP {response.status_code}: {response.text[:200]}")
+        raise TransportError(
+            f"POST {channel.target} answered HTTP {response.status_code}: {response.text[:200]}"
+        )
 
 
 def send_email(*, channel: AlertChannel, alert: Alert) -> None:
     try:
         send_mail(
             subject=f"[Pulse] {alert.subject}",
-            message=f"{alert.message}\n\nRule: {alert.rule}\nAbout: {alert.key}\nRaised at: {alert.raised_at}\n",
+            message=(
+                f"{alert.message}\n\nRule: {alert.rule}\nAbout: {alert.key}\nRaised at: {alert.raised_at}\n"
+            ),
             from_email=settings.DEFAULT_FROM_EMAIL,
             recipient_list=channel.email_addresses,
         )
     except Exception as error:  # noqa: BLE001  (SMTP raises many unrelated types)
-        raise TransportError(f"sending mail to {channel.target} failed: {type(error).__name__}: {error}") from error
+        raise TransportError(
+            f"sending mail to {channel.target} failed: {type(error).__name__}: {error}"
+        ) from error
 
 
 TRANSPORTS = {AlertChannel.Kind.EMAIL: send_email, AlertChannel.Kind.WEBHOOK: send_webhook}
@@ -132,7 +141,11 @@ def alert_cooldown_claim(*, rule: str, key: str, seconds: int | None = None) -> 
     one sends.
     """
     seconds = settings.PULSE_ALERT_COOLDOWN_SECONDS if seconds is None else seconds
-    return bool(redis_client().set(COOLDOWN_KEY.format(rule=rule, key=key), timezone.now().isoformat(), nx=True, ex=seconds))
+    return bool(
+        redis_client().set(
+            COOLDOWN_KEY.format(rule=rule, key=key), timezone.now().isoformat(), nx=True, ex=seconds
+        )
+    )
 
 
 def alert_deliver(*, alert: Alert, channels: list[AlertChannel] | None = None) -> AlertEvent:
@@ -142,7 +155,9 @@ def alert_deliver(*, alert: Alert, channels: list[AlertChannel] | None = None) -
     results = [channel_send(channel=channel, alert=alert) for channel in channels]
     if not results:
         outcome = AlertEvent.Outcome.NO_CHANNELS
-        logger.warning("alert %s:%s has no enabled channel to go to: %s", alert.rule, alert.key, alert.subject)
+        logger.warning(
+            "alert %s:%s has no enabled channel to go to: %s", alert.rule, alert.key, alert.subject
+        )
     elif all(result["ok"] for result in results):
         outcome = AlertEvent.Outcome.SENT
     elif any(result["ok"] for result in results):
@@ -168,7 +183,9 @@ def alert_raise(*, rule: str, key: str, subject: str, message: str) -> AlertEven
     if not alert_cooldown_claim(rule=rule, key=key):
         logger.info("alert %s:%s suppressed (cool-down): %s", rule, key, subject)
         return None
-    alert = Alert(rule=rule, key=str(key), subject=subject, message=message, raised_at=timezone.now().isoformat())
+    alert = Alert(
+        rule=rule, key=str(key), subject=subject, message=message, raised_at=timezone.now().isoformat()
+    )
     logger.warning("alert %s:%s raised: %s", rule, key, subject)
     return alert_deliver(alert=alert)
 
@@ -187,7 +204,7 @@ def alert_send_test(*, channel: AlertChannel) -> dict:
 
 
 def alerts_on_search_finished(search) -> None:
-    """Run the search alert rules for a search that just finished (see ``pulse.alert_rules``). Never raises."""
+    """Run the search alert rules for a search that just finished (``pulse.alert_rules``). Never raises."""
     from pulse.alert_rules import alerts_on_search_finished as run_rules
 
     run_rules(search)

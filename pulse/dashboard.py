@@ -63,7 +63,9 @@ def latest_failures(*, limit: int = 20) -> dict:
             .select_related("search")
             .order_by("-finished_at", "-pk")[:limit]
         ),
-        "searches": list(Search.objects.filter(status=Search.Status.FAILED).order_by("-finished_at", "-created_at")[:limit]),
+        "searches": list(
+            Search.objects.filter(status=Search.Status.FAILED).order_by("-finished_at", "-created_at")[:limit]
+        ),
     }
 
 
@@ -103,13 +105,15 @@ def chart_svg(series: DailySeries, *, width: int = 900, height: int = 320) -> Sa
         value = peak * tick / 4
         label = f"{value:g}"
         parts.append(
-            f'<line x1="{left}" x2="{left + plot_width}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#e5e5e5"/>'
+            f'<line x1="{left}" x2="{left + plot_width}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
+            'stroke="#e5e5e5"/>'
             f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{label}</text>'
         )
     for position, day in enumerate(series.days):
         if position % 5 == 0 or position == day_count - 1:
             parts.append(
-                f'<text x="{x(position):.1f}" y="{top + plot_height + 18}" text-anchor="middle">{day:%d %b}</text>'
+                f'<text x="{x(position):.1f}" y="{top + plot_height + 18}" text-anchor="middle">'
+                f"{day:%d %b}</text>"
             )
     parts.append("</g>")
     for number, (platform, values) in enumerate(series.counts.items()):
@@ -117,7 +121,8 @@ def chart_svg(series: DailySeries, *, width: int = 900, height: int = 320) -> Sa
         name = escape(platform)
         points = " ".join(f"{x(position):.1f},{y(count):.1f}" for position, count in enumerate(values))
         parts.append(
-            f'<g class="series" data-platform="{name}"><polyline fill="none" stroke="{colour}" stroke-width="2" '
+            f'<g class="series" data-platform="{name}">'
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
             f'points="{points}"/>'
         )
         for position, count in enumerate(values):

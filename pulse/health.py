@@ -56,7 +56,7 @@ def check_workers(*, timeout: float | None = None) -> dict[str, Any]:
 
 
 def beat_heartbeat_age() -> float | None:
-    """Seconds since beat's last heartbeat; None when there is none (beat down for over 120 s, or never up)."""
+    """Seconds since beat's last heartbeat; None when there is none (beat down over 120 s, or never up)."""
     heartbeat = read_float(BEAT_HEARTBEAT_KEY)
     return None if heartbeat is None else max(0.0, time.time() - heartbeat)
 
@@ -67,7 +67,11 @@ def check_beat() -> dict[str, Any]:
     if age is None:
         return {"ok": False, "error": f"no beat heartbeat in Redis ({BEAT_HEARTBEAT_KEY}); is beat running?"}
     if age > limit:
-        return {"ok": False, "age_seconds": round(age, 1), "error": f"beat heartbeat is {age:.0f}s old (limit {limit}s)"}
+        return {
+            "ok": False,
+            "age_seconds": round(age, 1),
+            "error": f"beat heartbeat is {age:.0f}s old (limit {limit}s)",
+        }
     return {"ok": True, "age_seconds": round(age, 1)}
 
 

@@ -51,7 +51,9 @@ class JsonFormatter(_JsonFormatter):
                 log_record.pop(field, None)
 
 
-def context_from_task_call(*, task_name: str, task_id: str, args: tuple | list, kwargs: dict) -> dict[str, str]:
+def context_from_task_call(
+    *, task_name: str, task_id: str, args: tuple | list, kwargs: dict
+) -> dict[str, str]:
     """The log context for one task call, read from its arguments.
 
     1. ``search_id`` and ``scheduled_search_id`` are taken as given (keyword arguments).

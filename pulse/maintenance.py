@@ -47,7 +47,9 @@ def history_cleanup(*, older_than: datetime | None = None, batch_size: int | Non
     return deleted
 
 
-def operations_periodic_tasks_ensure(*, periodic_task_model=None, interval_model=None, crontab_model=None) -> None:
+def operations_periodic_tasks_ensure(
+    *, periodic_task_model=None, interval_model=None, crontab_model=None
+) -> None:
     """Create the operations PeriodicTask rows when missing; never change or delete existing ones.
 
     ``get_or_create`` on the name keeps whatever an admin changed (timing, enabled) across deploys.
@@ -61,15 +63,28 @@ def operations_periodic_tasks_ensure(*, periodic_task_model=None, interval_model
 
     every_minute, _ = interval_model.objects.get_or_create(every=60, period="seconds")
     nightly, _ = crontab_model.objects.get_or_create(
-        minute="17", hour="3", day_of_week="*", day_of_month="*", month_of_year="*", timezone=settings.TIME_ZONE
+        minute="17",
+        hour="3",
+        day_of_week="*",
+        day_of_month="*",
+        month_of_year="*",
+        timezone=settings.TIME_ZONE,
     )
     periodic_task_model.objects.get_or_create(
         name="Operations: check alert rules",
-        defaults={"task": CHECK_ALERTS_TASK_NAME, "interval": every_minute, "kwargs": json.dumps({}),
-                  "description": "Runs every alert rule (beat, workers, platforms, empty scheduled searches)."},
+        defaults={
+            "task": CHECK_ALERTS_TASK_NAME,
+            "interval": every_minute,
+            "kwargs": json.dumps({}),
+            "description": "Runs every alert rule (beat, workers, platforms, empty scheduled searches).",
+        },
     )
     periodic_task_model.objects.get_or_create(
         name="Operations: delete old run history",
-        defaults={"task": CLEANUP_TASK_NAME, "crontab": nightly, "kwargs": json.dumps({}),
-                  "description": "Deletes finished searches older than PULSE_HISTORY_RETENTION_DAYS."},
+        defaults={
+            "task": CLEANUP_TASK_NAME,
+            "crontab": nightly,
+            "kwargs": json.dumps({}),
+            "description": "Deletes finished searches older than PULSE_HISTORY_RETENTION_DAYS.",
+        },
     )

@@ -56,11 +56,14 @@ class PulseCollector:
 
     def _beat_metrics(self):
         lag = GaugeMetricFamily(
-            "pulse_beat_dispatch_lag_seconds", "Seconds between a task's due time and beat sending it (last dispatch)."
+            "pulse_beat_dispatch_lag_seconds",
+            "Seconds between a task's due time and beat sending it (last dispatch).",
         )
         lag.add_metric([], read_float(BEAT_DISPATCH_LAG_KEY) or 0.0)
         yield lag
-        dispatches = CounterMetricFamily("pulse_beat_dispatches", "Tasks beat has sent since the counter was created.")
+        dispatches = CounterMetricFamily(
+            "pulse_beat_dispatches", "Tasks beat has sent since the counter was created."
+        )
         dispatches.add_metric([], read_float(BEAT_DISPATCHES_KEY) or 0.0)
         yield dispatches
         age = beat_heartbeat_age()
@@ -71,7 +74,9 @@ class PulseCollector:
         yield heartbeat
 
     def _queue_metrics(self):
-        depth = GaugeMetricFamily("pulse_queue_depth", "Messages waiting in a Celery queue.", labels=["queue"])
+        depth = GaugeMetricFamily(
+            "pulse_queue_depth", "Messages waiting in a Celery queue.", labels=["queue"]
+        )
         for queue in settings.PULSE_QUEUES:
             depth.add_metric([queue], queue_depth(queue))
         yield depth
@@ -79,7 +84,9 @@ class PulseCollector:
     def _database_metrics(self):
         from scraping.models import Mention, PlatformRun, Search
 
-        searches = GaugeMetricFamily("pulse_searches", "Searches kept in run history, by status.", labels=["status"])
+        searches = GaugeMetricFamily(
+            "pulse_searches", "Searches kept in run history, by status.", labels=["status"]
+        )
         by_status = dict(Search.objects.values_list("status").annotate(count=Count("pk")).order_by())
         for status in Search.Status.values:
             searches.add_metric([status], by_status.get(status, 0))
@@ -100,7 +107,9 @@ class PulseCollector:
             errors.add_metric([platform, kind or "unknown"], count)
         yield errors
 
-        mentions = GaugeMetricFamily("pulse_mentions_stored", "Mentions stored, by platform.", labels=["platform"])
+        mentions = GaugeMetricFamily(
+            "pulse_mentions_stored", "Mentions stored, by platform.", labels=["platform"]
+        )
         for platform, count in Mention.objects.values_list("platform").annotate(count=Count("pk")).order_by():
             mentions.add_metric([platform], count)
         yield mentions

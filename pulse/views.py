@@ -4,6 +4,7 @@ from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
 # The classic text format every Prometheus version reads; generate_latest writes exactly that.
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
@@ -28,7 +29,7 @@ def readyz(request):
 @never_cache
 @require_GET
 def metrics(request):
-    """Prometheus text format; when PULSE_METRICS_TOKEN is set, only with ``Authorization: Bearer <token>``."""
+    """Prometheus text format; when PULSE_METRICS_TOKEN is set, only with that bearer token."""
     from pulse.metrics import registry
 
     token = settings.PULSE_METRICS_TOKEN

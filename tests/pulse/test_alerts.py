@@ -18,20 +18,24 @@ from pulse.alert_models import AlertChannel, AlertEvent
 from pulse.alerts import alert_cooldown_claim, alert_raise, alerts_on_search_finished
 from pulse.celery import app
 from pulse.redis import BEAT_HEARTBEAT_KEY
-from scraping.models import PlatformRun, Search
-from tests.support.factories import make_run, make_scheduled_search, make_search
+from scraping.models import Search
+from tests.support.factories import make_scheduled_search, make_search
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def webhook(receiver):
-    return AlertChannel.objects.create(name="ops-webhook", kind="webhook", target=receiver.url, secret="s3cret")
+    return AlertChannel.objects.create(
+        name="ops-webhook", kind="webhook", target=receiver.url, secret="s3cret"
+    )
 
 
 @pytest.fixture
 def email():
-    return AlertChannel.objects.create(name="ops-mail", kind="email", target="ops@example.com, oncall@example.com")
+    return AlertChannel.objects.create(
+        name="ops-mail", kind="email", target="ops@example.com, oncall@example.com"
+    )
 
 
 def verify_signature(request, secret: str) -> bool:
@@ -87,7 +91,7 @@ def test_an_alert_is_sent_again_after_the_cooldown(email, mailoutbox):
     assert alert_raise(rule="test_rule", key="again", subject="s", message="m") is not None
     assert alert_raise(rule="test_rule", key="again", subject="s", message="m") is None
     deadline = time.monotonic() + 5
-    while (event := alert_raise(rule="test_rule", key="again", subject="s", message="m")) is None:
+    while alert_raise(rule="test_rule", key="again", subject="s", message="m") is None:
         assert time.monotonic() < deadline, "the cool-down never expired"
         time.sleep(0.1)
     assert len(mailoutbox) == 2
@@ -108,7 +112,9 @@ def test_concurrent_claims_for_one_rule_and_key_let_exactly_one_through():
     assert sorted(results) == [False] * 7 + [True]
 
 
-def test_a_failing_webhook_is_recorded_and_the_other_channels_still_get_the_alert(webhook, email, receiver, mailoutbox):
+def test_a_failing_webhook_is_recorded_and_the_other_channels_still_get_the_alert(
+    webhook, email, receiver, mailoutbox
+):
     receiver.status = 500
     event = alert_raise(rule="test_rule", key="k5", subject="s", message="m")
     assert event.outcome == AlertEvent.Outcome.PARTIAL
@@ -175,7 +181,9 @@ def test_failures_of_one_scheduled_search_share_one_cooldown(email, mailoutbox):
 @override_settings(PULSE_ALERT_PLATFORM_FAILURES=3)
 def test_a_platform_failing_three_times_in_a_row_raises_an_alert(email, mailoutbox):
     for minutes in (3, 2):
-        make_search(status=Search.Status.FAILED, platforms=("facebook",), finished_ago=timedelta(minutes=minutes))
+        make_search(
+            status=Search.Status.FAILED, platforms=("facebook",), finished_ago=timedelta(minutes=minutes)
+        )
     assert alert_rules.rule_platform_failures(platform="facebook") is None
     make_search(status=Search.Status.FAILED, platforms=("facebook",), run_error="429 Too Many Requests")
     event = alert_rules.rule_platform_failures(platform="facebook")
@@ -215,7 +223,9 @@ def test_a_failed_run_breaks_the_empty_streak(email):
 
 
 @override_settings(PULSE_ALERT_BEAT_STALL_SECONDS=60)
-def test_beat_stalled_alerts_on_an_old_or_missing_heartbeat_but_not_a_fresh_one(email, redis_client, mailoutbox):
+def test_beat_stalled_alerts_on_an_old_or_missing_heartbeat_but_not_a_fresh_one(
+    email, redis_client, mailoutbox
+):
     redis_client.set(BEAT_HEARTBEAT_KEY, time.time() - 5, ex=120)
     assert alert_rules.rule_beat_stalled() is None
     redis_client.set(BEAT_HEARTBEAT_KEY, time.time() - 90, ex=120)
@@ -262,7 +272,9 @@ def test_the_admin_sends_a_test_alert_to_the_selected_channel(admin_client, webh
 def test_the_admin_reports_a_failed_test_alert(admin_client):
     channel = AlertChannel.objects.create(name="gone", kind="webhook", target="http://127.0.0.1:9/x")
     response = admin_client.post(
-        "/admin/pulse/alertchannel/", {"action": "send_test_alert", "_selected_action": [channel.pk]}, follow=True
+        "/admin/pulse/alertchannel/",
+        {"action": "send_test_alert", "_selected_action": [channel.pk]},
+        follow=True,
     )
     assert "Test alert to gone failed" in response.content.decode()
 
@@ -284,5 +296,6 @@ def test_the_periodic_check_on_a_real_worker_alerts_that_beat_has_stalled(worker
     # The event row is written after delivery, so it may land a moment after the request.
     worker.wait_for(
         lambda: AlertEvent.objects.filter(rule="beat_stalled", outcome="sent").count() == 1,
-        timeout=10, what="the alert event to be recorded",
+        timeout=10,
+        what="the alert event to be recorded",
     )

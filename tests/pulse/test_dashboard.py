@@ -62,8 +62,13 @@ def test_the_dashboard_loads_nothing_from_outside(admin_client):
 
 
 def test_the_dashboard_lists_the_latest_failures_with_their_errors(admin_client):
-    make_search(status=Search.Status.FAILED, platforms=("instagram",), keywords=("durian",),
-                error="every platform failed", run_error="login wall at instagram.com/accounts/login")
+    make_search(
+        status=Search.Status.FAILED,
+        platforms=("instagram",),
+        keywords=("durian",),
+        error="every platform failed",
+        run_error="login wall at instagram.com/accounts/login",
+    )
     make_search(status=Search.Status.SUCCEEDED, keywords=("fine",))
     page = admin_client.get("/admin/pulse/dashboard/").content.decode()
 

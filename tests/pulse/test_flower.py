@@ -84,7 +84,9 @@ def test_start_flower_gives_up_when_no_worker_answers(tmp_path):
     # A Redis database nobody consumes: no worker can answer there.
     empty_broker = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
     env = flower_env(
-        FLOWER_PORT=str(free_port()), FLOWER_BASIC_AUTH="a:b", FLOWER_WAIT_FOR_WORKERS_TIMEOUT="1",
+        FLOWER_PORT=str(free_port()),
+        FLOWER_BASIC_AUTH="a:b",
+        FLOWER_WAIT_FOR_WORKERS_TIMEOUT="1",
         REDIS_URL=empty_broker,
     )
     finished = subprocess.run([START_FLOWER], env=env, capture_output=True, text=True, timeout=60)
@@ -96,7 +98,10 @@ def test_start_flower_gives_up_when_no_worker_answers(tmp_path):
 def test_unauthenticated_local_flower_listens_on_loopback_only():
     port = free_port()
     process = start_flower(
-        port=port, FLOWER_UNAUTHENTICATED_LOCAL="1", FLOWER_ADDRESS="0.0.0.0", FLOWER_WAIT_FOR_WORKERS_TIMEOUT="0"
+        port=port,
+        FLOWER_UNAUTHENTICATED_LOCAL="1",
+        FLOWER_ADDRESS="0.0.0.0",
+        FLOWER_WAIT_FOR_WORKERS_TIMEOUT="0",
     )
     try:
         process.wait_for_log("Visit me at", timeout=60)
@@ -118,11 +123,15 @@ def test_flower_answers_401_without_credentials(flower):
 @pytest.mark.slow
 def test_flower_lists_a_finished_task_with_its_search_id_readable(flower, worker):
     search_id = str(uuid.uuid4())
-    result = app.send_task("tests.record", kwargs={"key": f"flower-{search_id}", "value": search_id}, queue="http")
+    result = app.send_task(
+        "tests.record", kwargs={"key": f"flower-{search_id}", "value": search_id}, queue="http"
+    )
     result.get(timeout=20)
 
     def finished_task():
-        response = httpx.get(f"{flower.base_url}/api/tasks", params={"limit": 200}, auth=CREDENTIALS, timeout=5)
+        response = httpx.get(
+            f"{flower.base_url}/api/tasks", params={"limit": 200}, auth=CREDENTIALS, timeout=5
+        )
         task = response.json().get(result.id) if response.status_code == 200 else None
         return task if task and task.get("state") == "SUCCESS" else None
 

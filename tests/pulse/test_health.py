@@ -54,7 +54,9 @@ def test_readiness_fails_when_no_worker_answers(client, redis_client):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["workers"] == {
-        "ok": False, "workers": [], "error": "no worker answered ping within 0.5s",
+        "ok": False,
+        "workers": [],
+        "error": "no worker answered ping within 0.5s",
         "duration_ms": response.json()["checks"]["workers"]["duration_ms"],
     }
 
@@ -71,15 +73,21 @@ def test_readiness_reports_redis_down_without_waiting_on_the_broker(settings):
         pulse_redis._client.cache_clear()
     assert report["status"] == "fail"
     assert report["checks"]["database"]["ok"] is True
-    assert report["checks"]["redis"]["ok"] is False and "ConnectionError" in report["checks"]["redis"]["error"]
+    assert (
+        report["checks"]["redis"]["ok"] is False and "ConnectionError" in report["checks"]["redis"]["error"]
+    )
     assert report["checks"]["workers"]["error"] == "not checked: Redis does not answer"
     assert time.monotonic() - started < 5
 
 
 def run_pulse_status(env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "manage.py", "pulse_status", *args], cwd=PROJECT_ROOT, env=env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", "pulse_status", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -92,7 +100,10 @@ def test_pulse_status_prints_a_table_and_exits_0_when_ready(worker, env_for_proc
     lines = finished.stdout.splitlines()
     assert lines[0].split() == ["CHECK", "STATUS", "TIME", "DETAIL"]
     assert [line.split()[:2] for line in lines[1:5]] == [
-        ["database", "ok"], ["redis", "ok"], ["workers", "ok"], ["beat", "ok"]
+        ["database", "ok"],
+        ["redis", "ok"],
+        ["workers", "ok"],
+        ["beat", "ok"],
     ]
     assert worker.node_name in finished.stdout
     assert "Pulse is ready." in finished.stdout

@@ -22,8 +22,9 @@ def make_record(message: str = "hello") -> logging.LogRecord:
 
 @pytest.fixture
 def in_task():
-    token = task_context.set({"task_id": "t-1", "task_name": "pulse.scrape_platform", "search_id": "s-1",
-                              "platform": "youtube"})
+    token = task_context.set(
+        {"task_id": "t-1", "task_name": "pulse.scrape_platform", "search_id": "s-1", "platform": "youtube"}
+    )
     yield
     task_context.reset(token)
 
@@ -31,7 +32,11 @@ def in_task():
 def test_a_json_line_carries_the_task_fields(in_task):
     line = json.loads(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s").format(make_record()))
     assert line["message"] == "hello" and line["levelname"] == "INFO" and line["name"] == "pulse.test"
-    assert (line["search_id"], line["platform"], line["task_name"]) == ("s-1", "youtube", "pulse.scrape_platform")
+    assert (line["search_id"], line["platform"], line["task_name"]) == (
+        "s-1",
+        "youtube",
+        "pulse.scrape_platform",
+    )
 
 
 def test_a_json_line_outside_a_task_has_no_empty_task_fields():
@@ -53,9 +58,14 @@ def test_a_readable_line_outside_a_task_stays_plain():
 def test_a_run_id_is_resolved_to_its_platform_and_search():
     search = make_search(platforms=("instagram",))
     run = search.platform_runs.get()
-    context = context_from_task_call(task_name="pulse.scrape_platform", task_id="t", args=(run.pk,), kwargs={})
+    context = context_from_task_call(
+        task_name="pulse.scrape_platform", task_id="t", args=(run.pk,), kwargs={}
+    )
     assert (context["platform"], context["search_id"]) == ("instagram", str(search.pk))
-    assert context_from_task_call(task_name="x", task_id="t", args=(), kwargs={"run_id": 987654})["task_id"] == "t"
+    assert (
+        context_from_task_call(task_name="x", task_id="t", args=(), kwargs={"run_id": 987654})["task_id"]
+        == "t"
+    )
 
 
 def test_log_format_must_be_json_or_text(monkeypatch):
@@ -65,8 +75,12 @@ def test_log_format_must_be_json_or_text(monkeypatch):
     from tests.support.processes import PROJECT_ROOT
 
     finished = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-        env={**__import__("os").environ, "LOG_FORMAT": "xml"}, timeout=60,
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "LOG_FORMAT": "xml"},
+        timeout=60,
     )
     assert finished.returncode != 0
     assert "LOG_FORMAT='xml' is not a log format. Use json or text." in finished.stderr
@@ -91,14 +105,22 @@ def test_every_line_a_task_logs_on_a_real_worker_carries_its_search_id_and_platf
 
     task_line = worker.wait_for(
         lambda: next((line for line in json_lines() if line.get("message") == marker), None),
-        timeout=10, what="the task's log line",
+        timeout=10,
+        what="the task's log line",
     )
     assert task_line["search_id"] == str(search.pk)
     assert task_line["platform"] == "facebook"
     assert task_line["task_id"] == result.id and task_line["task_name"] == "tests.log_message"
     succeeded = worker.wait_for(
-        lambda: next((line for line in json_lines()
-                      if result.id in line.get("message", "") and "succeeded" in line.get("message", "")), None),
-        timeout=10, what="Celery's 'succeeded' line",
+        lambda: next(
+            (
+                line
+                for line in json_lines()
+                if result.id in line.get("message", "") and "succeeded" in line.get("message", "")
+            ),
+            None,
+        ),
+        timeout=10,
+        what="Celery's 'succeeded' line",
     )
     assert succeeded["search_id"] == str(search.pk)  # Celery's own lines go through Django's logging too

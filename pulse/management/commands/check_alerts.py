@@ -17,7 +17,9 @@ class Command(BaseCommand):
     help = "Run the alert rules (beat, workers, platforms, scheduled searches, failed searches)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--every", type=float, default=0, help="Repeat every this many seconds (0: run once).")
+        parser.add_argument(
+            "--every", type=float, default=0, help="Repeat every this many seconds (0: run once)."
+        )
 
     def handle(self, *args, every: float, **options):
         if every < 0:
@@ -25,7 +27,10 @@ class Command(BaseCommand):
         while True:
             events = check_alerts_run()
             for event in events:
-                self.stdout.write(f"{event.sent_at:%Y-%m-%d %H:%M:%S} {event.rule}:{event.key} {event.outcome}: {event.subject}")
+                self.stdout.write(
+                    f"{event.sent_at:%Y-%m-%d %H:%M:%S} {event.rule}:{event.key} "
+                    f"{event.outcome}: {event.subject}"
+                )
             if not every:
                 return
             time.sleep(every)

@@ -30,11 +30,18 @@ class Command(BaseCommand):
         if json:
             self.stdout.write(_dumps(report))
         else:
-            rows = [(name, "ok" if check["ok"] else "FAIL", f"{check['duration_ms']:.0f} ms", check_detail(check))
-                    for name, check in report["checks"].items()]
-            widths = [max(len(row[column]) for row in [("CHECK", "STATUS", "TIME", "DETAIL"), *rows]) for column in range(3)]
+            rows = [
+                (name, "ok" if check["ok"] else "FAIL", f"{check['duration_ms']:.0f} ms", check_detail(check))
+                for name, check in report["checks"].items()
+            ]
+            widths = [
+                max(len(row[column]) for row in [("CHECK", "STATUS", "TIME", "DETAIL"), *rows])
+                for column in range(3)
+            ]
             for row in [("CHECK", "STATUS", "TIME", "DETAIL"), *rows]:
-                self.stdout.write("  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row)))
+                self.stdout.write(
+                    "  ".join(cell.ljust(widths[i]) if i < 3 else cell for i, cell in enumerate(row))
+                )
             self.stdout.write(f"\nPulse is {'ready' if report['status'] == 'ok' else 'NOT ready'}.")
         if report["status"] != "ok":
             raise SystemExit(1)
