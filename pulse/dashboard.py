@@ -101,8 +101,10 @@ def chart_svg(series: DailySeries, *, width: int = 900, height: int = 320) -> Sa
         f"{day_count} days</title>",
         '<g font-family="sans-serif" font-size="11" fill="#666">',
     ]
-    for tick in range(5):
-        value = peak * tick / 4
+    # Five steps divide every 1/2/5 × 10^n peak from 5 up into whole numbers; below that, one per count.
+    steps = 5 if peak >= 5 else peak
+    for tick in range(steps + 1):
+        value = peak * tick / steps
         label = f"{value:g}"
         parts.append(
             f'<line x1="{left}" x2="{left + plot_width}" y1="{y(value):.1f}" y2="{y(value):.1f}" '
