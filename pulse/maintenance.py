@@ -47,22 +47,17 @@ def history_cleanup(*, older_than: datetime | None = None, batch_size: int | Non
     return deleted
 
 
-def operations_periodic_tasks_ensure(
-    *, periodic_task_model=None, interval_model=None, crontab_model=None
-) -> None:
+def operations_periodic_tasks_ensure() -> list[tuple[str, bool]]:
     """Create the operations PeriodicTask rows when missing; never change or delete existing ones.
 
-    ``get_or_create`` on the name keeps whatever an admin changed (timing, enabled) across deploys.
-    The model arguments let a data migration pass its historical models.
+    ``get_or_create`` on the name keeps whatever an admin changed (timing, enabled) across deploys,
+    and a row an admin deleted comes back only when this runs again (on the next deploy). Returns
+    ``(name, created)`` for each task.
     """
-    from django_celery_beat import models as beat_models
+    from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-    periodic_task_model = periodic_task_model or beat_models.PeriodicTask
-    interval_model = interval_model or beat_models.IntervalSchedule
-    crontab_model = crontab_model or beat_models.CrontabSchedule
-
-    every_minute, _ = interval_model.objects.get_or_create(every=60, period="seconds")
-    nightly, _ = crontab_model.objects.get_or_create(
+    every_minute, _ = IntervalSchedule.objects.get_or_create(every=60, period=IntervalSchedule.SECONDS)
+    nightly, _ = CrontabSchedule.objects.get_or_create(
         minute="17",
         hour="3",
         day_of_week="*",
@@ -70,21 +65,27 @@ def operations_periodic_tasks_ensure(
         month_of_year="*",
         timezone=settings.TIME_ZONE,
     )
-    periodic_task_model.objects.get_or_create(
-        name="Operations: check alert rules",
-        defaults={
-            "task": CHECK_ALERTS_TASK_NAME,
-            "interval": every_minute,
-            "kwargs": json.dumps({}),
-            "description": "Runs every alert rule (beat, workers, platforms, empty scheduled searches).",
-        },
-    )
-    periodic_task_model.objects.get_or_create(
-        name="Operations: delete old run history",
-        defaults={
-            "task": CLEANUP_TASK_NAME,
-            "crontab": nightly,
-            "kwargs": json.dumps({}),
-            "description": "Deletes finished searches older than PULSE_HISTORY_RETENTION_DAYS.",
-        },
-    )
+    wanted = [
+        (
+            "Operations: check alert rules",
+            {
+                "task": CHECK_ALERTS_TASK_NAME,
+                "interval": every_minute,
+                "description": "Runs every alert rule (beat, workers, platforms, empty scheduled searches).",
+            },
+        ),
+        (
+            "Operations: delete old run history",
+            {
+                "task": CLEANUP_TASK_NAME,
+                "crontab": nightly,
+                "description": "Deletes finished searches older than PULSE_HISTORY_RETENTION_DAYS.",
+            },
+        ),
+    ]
+    results = []
+    with transaction.atomic():
+        for name, defaults in wanted:
+            _, created = PeriodicTask.objects.get_or_create(name=name, defaults={"kwargs": json.dumps({}), **defaults})
+            results.append((name, created))
+    return results

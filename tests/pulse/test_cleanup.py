@@ -57,16 +57,19 @@ def test_deletion_happens_in_batches():
 
 
 def test_the_cleanup_and_alert_tasks_are_scheduled_once_and_admin_edits_survive():
+    assert operations_periodic_tasks_ensure() == [
+        ("Operations: check alert rules", True),
+        ("Operations: delete old run history", True),
+    ]
     cleanup = PeriodicTask.objects.get(task="pulse.cleanup_history")
     check = PeriodicTask.objects.get(task="pulse.check_alerts")
     assert check.interval.every == 60 and check.interval.period == "seconds"
-    assert cleanup.crontab is not None
+    assert (cleanup.crontab.minute, cleanup.crontab.hour) == ("17", "3")
 
     every_five, _ = IntervalSchedule.objects.get_or_create(every=300, period="seconds")
     check.interval, check.enabled = every_five, False
     check.save()
-    operations_periodic_tasks_ensure()
-    operations_periodic_tasks_ensure()
+    assert [created for _, created in operations_periodic_tasks_ensure()] == [False, False]
 
     assert PeriodicTask.objects.filter(task="pulse.check_alerts").count() == 1
     check.refresh_from_db()
@@ -80,3 +83,19 @@ def test_the_cleanup_task_runs_on_a_real_worker(worker, settings):
     result = app.send_task("pulse.cleanup_history", queue="http")
     assert result.get(timeout=30) == {"deleted_searches": 1}
     assert Search.objects.count() == 1
+
+
+def test_the_setup_command_reports_what_it_created_and_kept():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    first, second = StringIO(), StringIO()
+    call_command("setup_operations_tasks", stdout=first)
+    call_command("setup_operations_tasks", stdout=second)
+    assert first.getvalue().splitlines() == [
+        "created: Operations: check alert rules",
+        "created: Operations: delete old run history",
+    ]
+    assert second.getvalue().startswith("kept: ")
+    assert PeriodicTask.objects.filter(name__startswith="Operations: ").count() == 2
