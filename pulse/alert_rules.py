@@ -203,15 +203,15 @@ def check_alerts_run(*, include_workers: bool = True) -> list[AlertEvent]:
 
 
 @signals.task_postrun.connect
-def _alerts_after_finalize(sender=None, task=None, kwargs=None, retval=None, **extra) -> None:
+def _alerts_after_finalize(sender=None, task=None, args=None, kwargs=None, retval=None, **extra) -> None:
     """Run the search rules when ``pulse.finalize_search`` ends, whatever its outcome.
 
-    The finalize task's summary (``search_summary``) and its kwargs both carry the search id.
+    The finalize task's summary (``search_summary``) and its arguments both carry the search id.
     """
     if getattr(task, "name", "") != "pulse.finalize_search":
         return
     search_id = (retval or {}).get("search_id") if isinstance(retval, dict) else None
-    search_id = search_id or (kwargs or {}).get("search_id")
+    search_id = search_id or (kwargs or {}).get("search_id") or (args[0] if args else None)
     if not search_id:
         return
     from scraping.models import Search

@@ -59,7 +59,7 @@ def context_from_task_call(
     1. ``search_id`` and ``scheduled_search_id`` are taken as given (keyword arguments).
     2. ``run_id`` (a PlatformRun) adds its platform and search id from the database.
     3. Positional arguments carry no names, so they count only for the tasks listed in
-       ``POSITIONAL_RUN_ID_TASKS``, whose first argument is known to be a run id.
+       ``POSITIONAL_RUN_ID_TASKS`` and ``POSITIONAL_SEARCH_ID_TASKS``, whose first argument is known.
     """
     kwargs = kwargs or {}
     context = {"task_id": task_id or "", "task_name": task_name or ""}
@@ -69,6 +69,8 @@ def context_from_task_call(
         context["scheduled_search_id"] = str(kwargs["scheduled_search_id"])
     if kwargs.get("platform"):
         context["platform"] = str(kwargs["platform"])
+    if args and task_name in POSITIONAL_SEARCH_ID_TASKS and "search_id" not in context:
+        context["search_id"] = str(args[0])
     run_id = kwargs.get("run_id")
     if run_id is None and args and task_name in POSITIONAL_RUN_ID_TASKS:
         run_id = args[0]
@@ -77,8 +79,10 @@ def context_from_task_call(
     return context
 
 
-# Tasks whose first positional argument is a PlatformRun id.
+# Tasks whose first positional argument is a PlatformRun id, or a search id (the chord's members
+# are called positionally: scrape_platform.si(run_id), finalize_search.si(search_id)).
 POSITIONAL_RUN_ID_TASKS = frozenset({"pulse.scrape_platform"})
+POSITIONAL_SEARCH_ID_TASKS = frozenset({"pulse.finalize_search"})
 
 
 def _platform_run_context(run_id: Any) -> dict[str, str]:
