@@ -62,10 +62,15 @@ def test_a_run_id_is_resolved_to_its_platform_and_search():
         task_name="pulse.scrape_platform", task_id="t", args=(run.pk,), kwargs={}
     )
     assert (context["platform"], context["search_id"]) == ("instagram", str(search.pk))
-    assert (
-        context_from_task_call(task_name="x", task_id="t", args=(), kwargs={"run_id": 987654})["task_id"]
-        == "t"
-    )
+    unknown = context_from_task_call(task_name="x", task_id="t", args=(), kwargs={"run_id": 987654})
+    assert unknown == {"task_id": "t", "task_name": "x"}
+
+
+def test_the_finalize_tasks_positional_search_id_is_used():
+    context = context_from_task_call(task_name="pulse.finalize_search", task_id="t", args=("abc",), kwargs={})
+    assert context["search_id"] == "abc"
+    other = context_from_task_call(task_name="tests.add", task_id="t", args=(1, 2), kwargs={})
+    assert "search_id" not in other
 
 
 def test_log_format_must_be_json_or_text(monkeypatch):
