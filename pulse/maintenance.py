@@ -24,6 +24,7 @@ def history_cleanup(*, older_than: datetime | None = None, batch_size: int | Non
     2. Pick up to ``batch_size`` ids, delete them (PlatformRun and MentionMatch rows cascade), commit,
        repeat: short transactions keep locks brief while workers write new runs.
     3. Mentions are kept; they only lose the link to the deleted search.
+    4. Alert events older than the cut-off go too.
     A finished search with no ``finished_at`` (interrupted before the pipeline recorded it) is aged
     by ``created_at``.
     """
@@ -42,8 +43,14 @@ def history_cleanup(*, older_than: datetime | None = None, batch_size: int | Non
                 break
             Search.objects.filter(pk__in=ids).delete()
         deleted += len(ids)
-    if deleted:
-        logger.info("deleted %d searches finished before %s", deleted, older_than.isoformat())
+    from pulse.alert_models import AlertEvent
+
+    # Alert history follows the same retention; it is small, one statement is enough.
+    alerts_deleted, _ = AlertEvent.objects.filter(sent_at__lt=older_than).delete()
+    if deleted or alerts_deleted:
+        logger.info(
+            "deleted %d searches and %d alert events from before %s", deleted, alerts_deleted, older_than.isoformat()
+        )
     return deleted
 
 
@@ -79,7 +86,7 @@ def operations_periodic_tasks_ensure() -> list[tuple[str, bool]]:
             {
                 "task": CLEANUP_TASK_NAME,
                 "crontab": nightly,
-                "description": "Deletes finished searches older than PULSE_HISTORY_RETENTION_DAYS.",
+                "description": "Deletes finished searches older than PULSE_HISTORY_RETENTION_DAYS, and old alert events.",
             },
         ),
     ]
