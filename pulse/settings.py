@@ -7,6 +7,8 @@ message naming the variable when a value is malformed.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import environ
@@ -219,6 +221,95 @@ CELERY_TASK_ROUTES = ("pulse.routing.route_task",)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 PULSE_QUEUES = ("celery", "http", "browser")
+
+# --- Pipeline -------------------------------------------------------------------------------------
+# Bounds of search input: max_results is per platform; the limit protects workers and platforms.
+PULSE_MAX_RESULTS_LIMIT = env_int("PULSE_MAX_RESULTS_LIMIT", default=500, minimum=1, maximum=10_000)
+PULSE_DEFAULT_MAX_RESULTS = env_int("PULSE_DEFAULT_MAX_RESULTS", default=50, minimum=1)
+# Transient scraper errors (429, 5xx, timeouts) are retried this many times after the first attempt,
+# waiting base * 2**n seconds (with jitter, capped at the maximum) unless the platform said Retry-After.
+PULSE_SCRAPE_MAX_RETRIES = env_int("PULSE_SCRAPE_MAX_RETRIES", default=3, minimum=0, maximum=20)
+PULSE_SCRAPE_BACKOFF_BASE = env_float("PULSE_SCRAPE_BACKOFF_BASE", default=2.0, minimum=0.0)
+PULSE_SCRAPE_BACKOFF_MAX = env_float("PULSE_SCRAPE_BACKOFF_MAX", default=300.0, minimum=0.0)
+# Scrapes started per platform across all workers (token bucket in Redis): "N/s", "N/m" or "N/h".
+# PULSE_RATE_LIMIT_<PLATFORM> (e.g. PULSE_RATE_LIMIT_FACEBOOK=6/m) overrides the default for one.
+PULSE_RATE_LIMIT_DEFAULT = env_str("PULSE_RATE_LIMIT_DEFAULT", default="30/m")
+PULSE_PLATFORM_RATE_LIMITS = {
+    name[len("PULSE_RATE_LIMIT_"):].lower().replace("_", "-"): value.strip()
+    for name, value in os.environ.items()
+    if name.startswith("PULSE_RATE_LIMIT_") and name != "PULSE_RATE_LIMIT_DEFAULT"
+}
+for _name, _rate in [("default", PULSE_RATE_LIMIT_DEFAULT), *PULSE_PLATFORM_RATE_LIMITS.items()]:
+    if not re.fullmatch(r"[1-9][0-9]*/[smh]", _rate):
+        raise ImproperlyConfigured(
+            f"rate limit for {_name} is {_rate!r}; write it as scrapes per second, minute or hour, e.g. 30/m."
+        )
+# Browser-queue tasks (Playwright) get their own, longer limits; http-queue tasks use the global ones.
+PULSE_BROWSER_TASK_SOFT_TIME_LIMIT = env_int("PULSE_BROWSER_TASK_SOFT_TIME_LIMIT", default=540, minimum=1)
+PULSE_BROWSER_TASK_TIME_LIMIT = env_int("PULSE_BROWSER_TASK_TIME_LIMIT", default=600, minimum=1)
+if PULSE_BROWSER_TASK_SOFT_TIME_LIMIT >= PULSE_BROWSER_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "PULSE_BROWSER_TASK_SOFT_TIME_LIMIT must be smaller than PULSE_BROWSER_TASK_TIME_LIMIT so a browser "
+        f"task can close its pages before it is killed (got {PULSE_BROWSER_TASK_SOFT_TIME_LIMIT} >= "
+        f"{PULSE_BROWSER_TASK_TIME_LIMIT})."
+    )
+
+# --- Platforms ------------------------------------------------------------------------------------
+# Every platform's address is a setting. An empty value means "the default": the platform
+# simulator when PULSE_SIMULATOR_URL is set (tests, `make demo`), otherwise the real site.
+# scraping.platforms.config resolves them at call time, so a test can point a running process
+# at a simulator whose port it learned after start-up. See docs/PLATFORMS.md.
+import json as _json  # noqa: E402
+
+from pulse.env import env_float  # noqa: E402
+
+PULSE_SIMULATOR_URL = env_str("PULSE_SIMULATOR_URL", default="").rstrip("/")
+# Platform names a search may use when it names none; empty = all registered platforms.
+PULSE_ENABLED_PLATFORMS = env_list("PULSE_ENABLED_PLATFORMS", default=[])
+PULSE_HTTP_TIMEOUT = env_float("PULSE_HTTP_TIMEOUT", default=20.0, minimum=0.1)
+PULSE_HTTP_USER_AGENT = env_str("PULSE_HTTP_USER_AGENT", default="PulseBot/0.1 (+https://example.invalid/pulse)")
+# news: a Google-News-like search feed (queried per keyword) plus outlet feeds (matched locally).
+PULSE_GOOGLE_NEWS_URL = env_str("PULSE_GOOGLE_NEWS_URL", default="")
+PULSE_NEWS_FEED_URLS = env_list("PULSE_NEWS_FEED_URLS", default=[])
+# Conditional-GET validators and the last body of each feed are kept this long in Redis.
+PULSE_NEWS_CACHE_SECONDS = env_int("PULSE_NEWS_CACHE_SECONDS", default=60 * 60 * 24, minimum=60)
+# youtube: the Data API v3 when a key is set, else Playwright on the results page.
+PULSE_YOUTUBE_API_URL = env_str("PULSE_YOUTUBE_API_URL", default="")
+PULSE_YOUTUBE_API_KEY = env_str("PULSE_YOUTUBE_API_KEY", default="")
+PULSE_YOUTUBE_RESULTS_URL = env_str("PULSE_YOUTUBE_RESULTS_URL", default="")
+# facebook / instagram: Playwright; a storage-state file (cookies of a logged-in session) is optional.
+PULSE_FACEBOOK_URL = env_str("PULSE_FACEBOOK_URL", default="")
+PULSE_INSTAGRAM_URL = env_str("PULSE_INSTAGRAM_URL", default="")
+PULSE_FACEBOOK_STORAGE_STATE = env_str("PULSE_FACEBOOK_STORAGE_STATE", default="")
+PULSE_INSTAGRAM_STORAGE_STATE = env_str("PULSE_INSTAGRAM_STORAGE_STATE", default="")
+# web: pages rendered with Playwright; PULSE_WEB_SELECTORS is JSON {"host or URL prefix": "css selector"}.
+PULSE_WEB_URLS = env_list("PULSE_WEB_URLS", default=[])
+try:
+    PULSE_WEB_SELECTORS = _json.loads(env_str("PULSE_WEB_SELECTORS", default="{}"))
+except ValueError as _error:
+    raise ImproperlyConfigured(
+        f"PULSE_WEB_SELECTORS is not valid JSON ({_error}). "
+        'Example: PULSE_WEB_SELECTORS=\'{"news.example.com": "article .body"}\''
+    ) from None
+if not isinstance(PULSE_WEB_SELECTORS, dict) or not all(
+    isinstance(key, str) and isinstance(value, str) for key, value in PULSE_WEB_SELECTORS.items()
+):
+    raise ImproperlyConfigured(
+        'PULSE_WEB_SELECTORS must be a JSON object of strings, e.g. {"news.example.com": "article .body"}.'
+    )
+# SSRF guard: hosts, host:port pairs or CIDRs that may be fetched although they are private.
+# The simulator's host:port is added at call time when PULSE_SIMULATOR_URL is set.
+PULSE_SSRF_ALLOW = env_list("PULSE_SSRF_ALLOW", default=[])
+# Browser pool (one Chromium per worker child). Timeouts are layered:
+# navigation < PULSE_TASK_SOFT_TIME_LIMIT < PULSE_TASK_TIME_LIMIT (system check pulse.E101).
+PULSE_CHROMIUM_PATH = env_str("PULSE_CHROMIUM_PATH", default="")
+PULSE_BROWSER_HEADLESS = env_bool("PULSE_BROWSER_HEADLESS", default=True)
+PULSE_BROWSER_NAVIGATION_TIMEOUT = env_float("PULSE_BROWSER_NAVIGATION_TIMEOUT", default=30.0, minimum=1.0)
+PULSE_BROWSER_RECYCLE_PAGES = env_int("PULSE_BROWSER_RECYCLE_PAGES", default=100, minimum=1)
+PULSE_BROWSER_SCROLL_PAUSE = env_float("PULSE_BROWSER_SCROLL_PAUSE", default=0.3, minimum=0.0)
+PULSE_BROWSER_MAX_SCROLLS = env_int("PULSE_BROWSER_MAX_SCROLLS", default=60, minimum=1)
+# Where each worker child records its Chromium so a later child can reap it after a hard kill.
+PULSE_BROWSER_PID_DIR = Path(env_str("PULSE_BROWSER_PID_DIR", default=str(VAR_DIR / "browsers")))
 
 # --- Operations -----------------------------------------------------------------------------------
 # Logs: JSON lines for log shippers in production, one readable line per record locally. Every

@@ -150,3 +150,42 @@ def _no_leaked_env(monkeypatch):
     yield
     for key in [key for key in os.environ if key.startswith("PULSE_TEST_")]:
         monkeypatch.delenv(key, raising=False)
+
+
+# --- Platform simulator ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def simulator():
+    """A real ``manage.py simulate_platforms --port 0`` for the whole session; yields its base URL.
+
+    The URL goes into ``settings.PULSE_SIMULATOR_URL`` (this process) and the environment, so
+    every worker or beat started afterwards points at the simulator too. Request ``simulator``
+    before ``worker`` in a test's arguments so the session worker inherits it.
+    """
+    import re
+
+    from tests.support.processes import python_command
+
+    process = ManagedProcess(
+        "simulator", python_command("manage.py", "simulate_platforms", "--port", "0"), env={"PYTHONUNBUFFERED": "1"}
+    ).start()
+    found = process.wait_for(
+        lambda: re.search(r"listening on (http://\S+)", process.log()), timeout=30, what="the simulator URL"
+    )
+    url = found.group(1)
+    previous_setting = settings.PULSE_SIMULATOR_URL
+    previous_env = os.environ.get("PULSE_SIMULATOR_URL")
+    settings.PULSE_SIMULATOR_URL = url
+    os.environ["PULSE_SIMULATOR_URL"] = url
+    yield url
+    settings.PULSE_SIMULATOR_URL = previous_setting
+    if previous_env is None:
+        os.environ.pop("PULSE_SIMULATOR_URL", None)
+    else:
+        os.environ["PULSE_SIMULATOR_URL"] = previous_env
+    process.stop()
+
+
+@pytest.fixture
+def unique_keyword():
+    """A keyword no other test uses, for failure modes counted per key in the simulator."""
+    return f"kw{uuid.uuid4().hex[:8]}"
