@@ -7,6 +7,7 @@ import hmac
 import json
 import threading
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -299,3 +300,18 @@ def test_the_periodic_check_on_a_real_worker_alerts_that_beat_has_stalled(worker
         timeout=10,
         what="the alert event to be recorded",
     )
+
+
+@pytest.mark.slow
+def test_a_search_that_fails_on_a_real_worker_sends_one_alert(worker, receiver):
+    AlertChannel.objects.create(name="hook", kind="webhook", target=receiver.url, secret="k")
+    keyword = f"kw{uuid.uuid4().hex[:10]}"
+    result = app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-permanent"]})
+    summary = result.get(timeout=60)
+    assert summary["status"] == "failed"
+
+    [request] = receiver.wait_for(1, timeout=30)
+    body = json.loads(request.body)
+    assert body["rule"] == "search_failed" and body["key"] == f"search:{summary['search_id']}"
+    assert keyword in body["message"] and "test-permanent" in body["message"]
+    assert verify_signature(request, "k")

@@ -121,24 +121,38 @@ def test_flower_answers_401_without_credentials(flower):
 
 
 @pytest.mark.slow
-def test_flower_lists_a_finished_task_with_its_search_id_readable(flower, worker):
+def test_flower_lists_a_finished_search_with_its_search_id_readable(flower, worker):
     search_id = str(uuid.uuid4())
-    result = app.send_task(
-        "tests.record", kwargs={"key": f"flower-{search_id}", "value": search_id}, queue="http"
-    )
-    result.get(timeout=20)
+    kwargs = {"keywords": [f"kw{uuid.uuid4().hex[:10]}"], "platforms": ["test-ok"], "search_id": search_id}
+    result = app.send_task("pulse.search", kwargs=kwargs)
+    assert result.get(timeout=60)["status"] == "succeeded"
 
-    def finished_task():
+    def tasks_of_the_search():
         response = httpx.get(
-            f"{flower.base_url}/api/tasks", params={"limit": 200}, auth=CREDENTIALS, timeout=5
+            f"{flower.base_url}/api/tasks", params={"limit": 500}, auth=CREDENTIALS, timeout=5
         )
-        task = response.json().get(result.id) if response.status_code == 200 else None
-        return task if task and task.get("state") == "SUCCESS" else None
+        if response.status_code != 200:
+            return None
+        tasks = response.json()
+        names = {
+            task["name"]
+            for task in tasks.values()
+            if search_id in (task.get("kwargs") or "") or search_id in (task.get("args") or "")
+        }
+        # The entry task, then the chord it became: one run per platform and the finalize step.
+        return tasks if {"pulse.search", "pulse.finalize_search"} <= names and tasks else None
 
-    task = flower.wait_for(finished_task, timeout=30, what="Flower to show the task as finished")
-    assert task["name"] == "tests.record"
-    assert search_id in task["kwargs"]
-    assert task["worker"] == worker.node_name
+    tasks = flower.wait_for(tasks_of_the_search, timeout=30, what="Flower to show the search's tasks")
+    entry = tasks[result.id]
+    assert entry["name"] == "pulse.search"
+    assert search_id in entry["kwargs"] and "test-ok" in entry["kwargs"]
+    assert entry["worker"] == worker.node_name
+    finalize = next(
+        task
+        for task in tasks.values()
+        if task["name"] == "pulse.finalize_search" and search_id in task["args"]
+    )
+    assert finalize["state"] == "SUCCESS"
 
 
 @pytest.mark.slow

@@ -129,3 +129,44 @@ def test_every_line_a_task_logs_on_a_real_worker_carries_its_search_id_and_platf
         what="Celery's 'succeeded' line",
     )
     assert succeeded["search_id"] == str(search.pk)  # Celery's own lines go through Django's logging too
+
+
+@pytest.mark.slow
+def test_a_real_search_logs_its_platform_runs_with_search_id_and_platform(worker):
+    keyword = f"kw{uuid.uuid4().hex[:10]}"
+    result = app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-ok"]})
+    search_id = result.get(timeout=60)["search_id"]
+
+    def platform_lines():
+        lines = []
+        for text in worker.log().splitlines():
+            try:
+                line = json.loads(text)
+            except ValueError:
+                continue
+            if line.get("search_id") == search_id and line.get("task_name") == "pulse.scrape_platform":
+                lines.append(line)
+        return lines
+
+    lines = worker.wait_for(platform_lines, timeout=10, what="log lines of the search's platform run")
+    assert {line["platform"] for line in lines} == {"test-ok"}
+    # The finalize step's lines carry the search id too (its argument, given positionally).
+    worker.wait_for(
+        lambda: [
+            line
+            for line in json_lines_of(worker)
+            if line.get("task_name") == "pulse.finalize_search" and line.get("search_id") == search_id
+        ],
+        timeout=10,
+        what="log lines of the search's finalize task",
+    )
+
+
+def json_lines_of(worker) -> list[dict]:
+    lines = []
+    for text in worker.log().splitlines():
+        try:
+            lines.append(json.loads(text))
+        except ValueError:
+            continue
+    return lines
