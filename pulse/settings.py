@@ -311,6 +311,10 @@ PULSE_BROWSER_MAX_SCROLLS = env_int("PULSE_BROWSER_MAX_SCROLLS", default=60, min
 # Where each worker child records its Chromium so a later child can reap it after a hard kill.
 PULSE_BROWSER_PID_DIR = Path(env_str("PULSE_BROWSER_PID_DIR", default=str(VAR_DIR / "browsers")))
 
+# --- Schedules ------------------------------------------------------------------------------------
+# Run by `manage.py demo_setup` (make demo): seeds the demo scheduled searches once, never overwriting edits.
+PULSE_DEMO_SETUP_HOOKS = (*globals().get("PULSE_DEMO_SETUP_HOOKS", ()), "schedules.demo.seed_demo_schedules")
+
 # --- Operations -----------------------------------------------------------------------------------
 # Logs: JSON lines for log shippers in production, one readable line per record locally. Every
 # record a task logs carries its search id and platform (pulse.logging.TaskContextFilter).

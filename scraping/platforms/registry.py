@@ -7,6 +7,7 @@ a configuration error and an unknown one fails loudly with the list of known nam
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from django.conf import settings
@@ -27,9 +28,9 @@ def register(name: str, dotted_path: str, *, default: bool = True) -> None:
 
     ``default=False`` keeps the platform out of "all enabled platforms": it runs only when named.
     """
-    if not name or not name.isidentifier() or name != name.lower():
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,31}", name or ""):
         raise ImproperlyConfigured(
-            f"Platform name {name!r} is not valid: use a short lower-case identifier such as 'news'."
+            f"Platform name {name!r} is not valid: use a short lower-case name of letters, digits and hyphens such as 'news'."
         )
     if name in _PLATFORMS:
         raise ImproperlyConfigured(

@@ -117,7 +117,7 @@ def test_a_run_whose_platform_left_the_registry_fails_permanently_with_the_known
     PlatformRun.objects.filter(search=search).update(platform="myspace")
     result = services.platform_run_execute(run_id=run_of(search, "myspace").pk)
     assert result["status"] == "failed"
-    assert "unknown platform 'myspace'; known platforms: " in result["error"] and "test-ok" in result["error"]
+    assert "Unknown platform 'myspace'. Known platforms: " in result["error"] and "test-ok" in result["error"]
 
 
 def test_a_rate_limited_platform_asks_to_wait_without_counting_an_attempt(keyword, settings, redis_client):

@@ -47,7 +47,7 @@ def test_registering_a_name_twice_is_refused_with_both_paths_in_the_message():
 
 
 def test_a_badly_formed_platform_name_is_refused():
-    with pytest.raises(ImproperlyConfigured, match="lower-case identifier"):
+    with pytest.raises(ImproperlyConfigured, match="lower-case name"):
         registry.register("Bad Name", "x.Y")
 
 
