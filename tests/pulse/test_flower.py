@@ -120,39 +120,44 @@ def test_flower_answers_401_without_credentials(flower):
     assert wrong.status_code == 401
 
 
+def flower_tasks(flower) -> dict:
+    response = httpx.get(f"{flower.base_url}/api/tasks", params={"limit": 500}, auth=CREDENTIALS, timeout=5)
+    return response.json() if response.status_code == 200 else {}
+
+
 @pytest.mark.slow
-def test_flower_lists_a_finished_search_with_its_search_id_readable(flower, worker):
+def test_flower_shows_a_finished_search_its_platform_run_and_the_search_id(flower, worker):
+    from scraping.models import PlatformRun
+
     search_id = str(uuid.uuid4())
     kwargs = {"keywords": [f"kw{uuid.uuid4().hex[:10]}"], "platforms": ["test-ok"], "search_id": search_id}
     result = app.send_task("pulse.search", kwargs=kwargs)
     assert result.get(timeout=60)["status"] == "succeeded"
+    run_id = PlatformRun.objects.get(search_id=search_id).pk
 
-    def tasks_of_the_search():
-        response = httpx.get(
-            f"{flower.base_url}/api/tasks", params={"limit": 500}, auth=CREDENTIALS, timeout=5
-        )
-        if response.status_code != 200:
-            return None
-        tasks = response.json()
-        names = {
-            task["name"]
-            for task in tasks.values()
-            if search_id in (task.get("kwargs") or "") or search_id in (task.get("args") or "")
-        }
-        # The entry task, then the chord it became: one run per platform and the finalize step.
-        return tasks if {"pulse.search", "pulse.finalize_search"} <= names and tasks else None
+    def finished(task_id, name):
+        task = flower_tasks(flower).get(task_id)
+        return task if task and task["name"] == name and task["state"] == "SUCCESS" else None
 
-    tasks = flower.wait_for(tasks_of_the_search, timeout=30, what="Flower to show the search's tasks")
-    entry = tasks[result.id]
-    assert entry["name"] == "pulse.search"
-    assert search_id in entry["kwargs"] and "test-ok" in entry["kwargs"]
-    assert entry["worker"] == worker.node_name
-    finalize = next(
-        task
-        for task in tasks.values()
-        if task["name"] == "pulse.finalize_search" and search_id in task["args"]
+    # pulse.search replaces itself with its chord, whose last step reuses the caller's task id (so
+    # AsyncResult(id).get() returns the summary); under that id Flower ends with the finalize step.
+    entry = flower.wait_for(
+        lambda: finished(result.id, "pulse.finalize_search"),
+        timeout=30,
+        what="the search's task id in Flower",
     )
-    assert finalize["state"] == "SUCCESS"
+    assert search_id in entry["args"] and search_id in entry["result"]
+    assert entry["worker"] == worker.node_name
+    runs = [task for task in flower_tasks(flower).values() if task["name"] == "pulse.scrape_platform"]
+    assert any(task["args"] == f"({run_id},)" and task["state"] == "SUCCESS" for task in runs)
+
+    # A caller repeating the call with the same search_id gets the summary from pulse.search itself.
+    again = app.send_task("pulse.search", kwargs=kwargs)
+    assert again.get(timeout=30)["search_id"] == search_id
+    repeated = flower.wait_for(
+        lambda: finished(again.id, "pulse.search"), timeout=30, what="pulse.search in Flower"
+    )
+    assert search_id in repeated["kwargs"] and "test-ok" in repeated["kwargs"]
 
 
 @pytest.mark.slow
