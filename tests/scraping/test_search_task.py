@@ -111,7 +111,7 @@ def test_a_crashing_scraper_is_a_recorded_failure_and_the_chord_still_completes(
 
 
 def test_a_client_that_imports_nothing_from_pulse_gets_the_summary(worker, keyword):
-    outsider = Celery("outsider", broker=settings.REDIS_URL, backend=settings.REDIS_URL)
+    outsider = Celery("outsider", broker=settings.REDIS_URL, backend=settings.REDIS_URL, set_as_current=False)
     result = outsider.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-ok"]})
     summary = result.get(timeout=TIMEOUT)
 
@@ -135,7 +135,7 @@ def test_a_client_that_imports_nothing_from_pulse_gets_the_summary(worker, keywo
     ],
 )
 def test_bad_kwargs_fail_at_once_with_a_message_naming_the_field_and_create_nothing(worker, kwargs, field, expected):
-    outsider = Celery("outsider", broker=settings.REDIS_URL, backend=settings.REDIS_URL)
+    outsider = Celery("outsider", broker=settings.REDIS_URL, backend=settings.REDIS_URL, set_as_current=False)
     result = outsider.send_task("pulse.search", kwargs=kwargs)
     with pytest.raises(Exception) as raised:
         result.get(timeout=TIMEOUT)
