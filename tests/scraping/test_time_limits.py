@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery.exceptions import ChordError
+from celery.exceptions import ChordError, TimeoutError
 
 from pulse.celery import app
 from scraping.models import PlatformRun, Search
@@ -44,7 +44,10 @@ def test_a_browser_task_past_its_soft_limit_is_recorded_as_failed_and_the_search
 ):
     # test-slow waits for a release that never comes; the soft limit interrupts it after 1 s.
     result = app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-slow", "test-ok"]})
-    summary = result.get(timeout=30)
+    try:
+        summary = result.get(timeout=30)
+    except TimeoutError as error:
+        raise AssertionError(f"no summary; limits worker log:\n{limits_worker.log_tail(80)}") from error
 
     assert summary["status"] == "partial"
     assert summary["platforms"]["test-slow"]["status"] == "failed"
