@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from scraping import services
-from scraping.models import Mention, MentionMatch, PlatformRun, Search
+from scraping.models import Mention, MentionMatch, PlatformRun
 
 pytestmark = pytest.mark.django_db
 SCRIPT = "<script>alert('x')</script>"

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 from hypothesis import given
-from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
 from scraping import pipeline
