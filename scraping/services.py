@@ -208,13 +208,16 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
     if wait > 0:
         raise RateLimited(run.platform, wait)
 
-    PlatformRun.objects.filter(pk=run.pk).update(
+    # Conditional, so a cancel that landed since the check above is never overwritten with "running".
+    started = _unfinished(run).update(
         status=PlatformRun.Status.RUNNING,
         attempts=F("attempts") + 1,
         started_at=Coalesce(F("started_at"), timezone.now()),
         celery_task_id=task_id or F("celery_task_id"),
     )
     run.refresh_from_db()
+    if not started:
+        return platform_run_result(run=run)
     query = Query(
         keywords=tuple(search.keywords),
         max_results=search.max_results,
@@ -225,11 +228,14 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
         items = list(registry.get_scraper(run.platform).search(query))
     except ScraperError as error:
         if not error.permanent and run.attempts <= settings.PULSE_SCRAPE_MAX_RETRIES:
-            PlatformRun.objects.filter(pk=run.pk).update(
+            waiting = _unfinished(run).update(
                 status=PlatformRun.Status.RETRYING,
                 error_kind=PlatformRun.ErrorKind.TRANSIENT,
                 error_message=f"attempt {run.attempts}: {error.message}",
             )
+            if not waiting:  # cancelled meanwhile: nothing to retry
+                run.refresh_from_db()
+                return platform_run_result(run=run)
             error.attempt = run.attempts  # the task's backoff grows with it
             raise
         return _platform_run_finish(
@@ -256,6 +262,10 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
             message=f"scraper crashed: {type(error).__name__}: {error}",
         )
     return _platform_run_finish(run, status=PlatformRun.Status.SUCCEEDED, items=items)
+
+
+def _unfinished(run: PlatformRun):
+    return PlatformRun.objects.filter(pk=run.pk).exclude(status__in=PlatformRun.FINISHED_STATUSES)
 
 
 def _attempts_message(run: PlatformRun, error: ScraperError) -> str:
@@ -297,8 +307,7 @@ def _platform_run_finish(
                 logger.info("%s: dropped %d of %d items for search %s", run.platform, dropped, len(items), search.pk)
         started = run.started_at or now
         claimed = (
-            PlatformRun.objects.filter(pk=run.pk)
-            .exclude(status__in=PlatformRun.FINISHED_STATUSES)
+            _unfinished(run)
             .update(
                 status=status,
                 found=stored.found,

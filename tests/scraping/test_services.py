@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 
 from scraping import ratelimit, services
 from scraping.models import Mention, PlatformRun, Search
-from scraping.platforms.base import TransientScraperError
+from scraping.platforms.base import Scraper, TransientScraperError
+from scraping.platforms.registry import register
 from tests.support.scrapers import FLAKY_FAILURES, ITEMS_PER_KEYWORD
 
 pytestmark = pytest.mark.django_db
@@ -184,3 +185,24 @@ def test_retry_delay_grows_exponentially_with_jitter_up_to_the_maximum(attempt, 
 def test_retry_delay_honours_retry_after_from_the_platform():
     assert 1.5 <= services.retry_delay(attempt=1, retry_after=1.5) <= 1.65
     assert services.retry_delay(attempt=1, retry_after=9999) <= 2.0 * 1.1  # still capped
+
+
+@register
+class CancelledWhileScrapingScraper(Scraper):
+    """While this platform is being scraped, someone cancels the search; then the platform says 429."""
+
+    name = "test-cancelled-while-scraping"
+    enabled = False
+
+    def search(self, query):
+        services.search_cancel(search=Search.objects.get(keywords=list(query.keywords)))
+        raise TransientScraperError("HTTP 429", retry_after=1)
+
+
+def test_a_search_cancelled_while_a_platform_was_scraping_is_not_retried_or_counted_twice(keyword):
+    search = create(keyword, platforms=["test-cancelled-while-scraping"])
+    result = services.platform_run_execute(run_id=run_of(search, "test-cancelled-while-scraping").pk)
+
+    assert result["status"] == "cancelled"
+    search.refresh_from_db()
+    assert search.status == "cancelled" and search.platforms_done == 1
