@@ -59,6 +59,9 @@ def validate_item(item: ScrapedItem, *, platform: str) -> ScrapedItem | None:
     A scraper bug on one item must not lose the rest of the batch, so bad items are dropped.
     """
     problem = None
+    if not isinstance(item, ScrapedItem):
+        logger.warning("dropping a %s from the %s scraper: scrapers must return ScrapedItem", type(item).__name__, platform)
+        return None
     if item.platform != platform:
         problem = f"platform is {item.platform!r}, expected {platform!r}"
     elif not isinstance(item.external_id, str) or not item.external_id.strip():

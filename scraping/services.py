@@ -225,7 +225,14 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
         until=search.until,
     )
     try:
-        items = list(registry.get_scraper(run.platform).search(query))
+        scraper = registry.get_scraper(run.platform)
+    except KeyError as error:
+        # The platform was removed from the registry after the search was created.
+        return _platform_run_finish(
+            run, status=PlatformRun.Status.FAILED, error_kind="permanent", message=str(error.args[0])
+        )
+    try:
+        items = list(scraper.search(query))
     except ScraperError as error:
         if not error.permanent and run.attempts <= settings.PULSE_SCRAPE_MAX_RETRIES:
             waiting = _unfinished(run).update(
@@ -240,11 +247,6 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
             raise
         return _platform_run_finish(
             run, status=PlatformRun.Status.FAILED, error_kind=error.kind, message=_attempts_message(run, error)
-        )
-    except KeyError as error:
-        # The platform was removed from the registry after the search was created.
-        return _platform_run_finish(
-            run, status=PlatformRun.Status.FAILED, error_kind="permanent", message=str(error.args[0])
         )
     except SoftTimeLimitExceeded:
         return _platform_run_finish(

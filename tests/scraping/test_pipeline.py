@@ -70,6 +70,7 @@ def test_normalising_collapses_whitespace_and_unknown_engagement():
         item("a", url="ftp://example.com/a"),
         item("a", platform="other"),
         item("a", published_at="yesterday"),
+        {"platform": "test-ok", "external_id": "a", "url": "https://example.com/a"},
     ],
 )
 def test_an_item_that_cannot_be_stored_is_dropped(bad):
