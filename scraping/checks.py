@@ -12,6 +12,7 @@ def check_rate_limit_platforms(app_configs=None, **kwargs):
     from scraping.platforms import registry
 
     known = registry.platform_names()
+    variables = ", ".join("PULSE_RATE_LIMIT_" + name.upper().replace("-", "_") for name in known)
     warnings = []
     for name in sorted(settings.PULSE_PLATFORM_RATE_LIMITS):
         if known and name not in known:
@@ -19,7 +20,7 @@ def check_rate_limit_platforms(app_configs=None, **kwargs):
             warnings.append(
                 checks.Warning(
                     f"{variable} sets a rate limit for {name!r}, which is not a platform; it has no effect.",
-                    hint=f"Use one of: {', '.join('PULSE_RATE_LIMIT_' + k.upper().replace('-', '_') for k in known)}.",
+                    hint=f"Use one of: {variables}.",
                     id="scraping.W001",
                 )
             )

@@ -140,7 +140,9 @@ def search_signature(*, search: Search) -> Signature:
     return signature(SEARCH_TASK, kwargs={"search_id": str(search.pk)}, immutable=True)
 
 
-def search_claim(*, data: dict, task_id: str, trigger: str = Search.Trigger.APPLY_ASYNC) -> tuple[Search, bool]:
+def search_claim(
+    *, data: dict, task_id: str, trigger: str = Search.Trigger.APPLY_ASYNC
+) -> tuple[Search, bool]:
     """Find or create the search a ``pulse.search`` call asks for; say whether this call must run it.
 
     1. ``{"search_id": id}`` alone names an existing search (``search_start`` enqueues exactly that);
@@ -180,7 +182,9 @@ def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
     exponential backoff with full jitter (so workers that failed together do not retry together)."""
     if retry_after is not None and retry_after > 0:
         return min(retry_after, settings.PULSE_SCRAPE_BACKOFF_MAX) * random.uniform(1.0, 1.1)
-    ceiling = min(settings.PULSE_SCRAPE_BACKOFF_MAX, settings.PULSE_SCRAPE_BACKOFF_BASE * 2 ** max(0, attempt - 1))
+    ceiling = min(
+        settings.PULSE_SCRAPE_BACKOFF_MAX, settings.PULSE_SCRAPE_BACKOFF_BASE * 2 ** max(0, attempt - 1)
+    )
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -246,7 +250,10 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
             error.attempt = run.attempts  # the task's backoff grows with it
             raise
         return _platform_run_finish(
-            run, status=PlatformRun.Status.FAILED, error_kind=error.kind, message=_attempts_message(run, error)
+            run,
+            status=PlatformRun.Status.FAILED,
+            error_kind=error.kind,
+            message=_attempts_message(run, error),
         )
     except SoftTimeLimitExceeded:
         return _platform_run_finish(
@@ -302,25 +309,28 @@ def _platform_run_finish(
         stored = pipeline.StoreResult()
         if items:
             prepared, dropped = pipeline.prepare_items(
-                items, platform=run.platform, since=search.since, until=search.until, max_results=search.max_results
+                items,
+                platform=run.platform,
+                since=search.since,
+                until=search.until,
+                max_results=search.max_results,
             )
             stored = pipeline.store_items(search=search, platform=run.platform, items=prepared)
             if dropped:
-                logger.info("%s: dropped %d of %d items for search %s", run.platform, dropped, len(items), search.pk)
+                logger.info(
+                    "%s: dropped %d of %d items for search %s", run.platform, dropped, len(items), search.pk
+                )
         started = run.started_at or now
-        claimed = (
-            _unfinished(run)
-            .update(
-                status=status,
-                found=stored.found,
-                new=stored.new,
-                duplicate=stored.duplicate,
-                finished_at=now,
-                started_at=started,
-                duration_seconds=(now - started).total_seconds(),
-                error_kind=error_kind if status == PlatformRun.Status.FAILED else "",
-                error_message=message if status == PlatformRun.Status.FAILED else "",
-            )
+        claimed = _unfinished(run).update(
+            status=status,
+            found=stored.found,
+            new=stored.new,
+            duplicate=stored.duplicate,
+            finished_at=now,
+            started_at=started,
+            duration_seconds=(now - started).total_seconds(),
+            error_kind=error_kind if status == PlatformRun.Status.FAILED else "",
+            error_message=message if status == PlatformRun.Status.FAILED else "",
         )
         if claimed:
             Search.objects.filter(pk=search.pk).update(
@@ -384,7 +394,9 @@ def search_finalize(*, search_id) -> dict:
                 search.status = Search.Status.PARTIAL
             else:
                 search.status = Search.Status.FAILED
-            search.error = "; ".join(f"{run.platform}: {run.error_message}" for run in failed if run.error_message)
+            search.error = "; ".join(
+                f"{run.platform}: {run.error_message}" for run in failed if run.error_message
+            )
             totals = search.platform_runs.aggregate(found=Sum("found"), new=Sum("new"))
             search.mentions_found = totals["found"] or 0
             search.mentions_new = totals["new"] or 0
@@ -393,7 +405,13 @@ def search_finalize(*, search_id) -> dict:
             search.finished_at = now
             search.save(
                 update_fields=[
-                    "status", "error", "mentions_found", "mentions_new", "platforms_done", "started_at", "finished_at"
+                    "status",
+                    "error",
+                    "mentions_found",
+                    "mentions_new",
+                    "platforms_done",
+                    "started_at",
+                    "finished_at",
                 ]
             )
     return search_summary(search=search)
@@ -434,4 +452,3 @@ def search_wait(*, search: Search, timeout: float, interval: float = 0.25) -> Se
     if not search.is_finished:
         raise TimeoutError(f"search {search.pk} still {search.status} after {timeout:.0f}s")
     return search
-

@@ -20,7 +20,9 @@ def register(scraper_class: type[Scraper]) -> type[Scraper]:
     if not name:
         raise ValueError(f"{scraper_class.__qualname__} has no name; set the class attribute `name`.")
     if scraper_class.queue not in QUEUES:
-        raise ValueError(f"{scraper_class.__qualname__}.queue is {scraper_class.queue!r}; use one of {QUEUES}.")
+        raise ValueError(
+            f"{scraper_class.__qualname__}.queue is {scraper_class.queue!r}; use one of {QUEUES}."
+        )
     existing = _SCRAPERS.get(name)
     if existing is not None and existing is not scraper_class:
         raise ValueError(

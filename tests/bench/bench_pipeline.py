@@ -35,9 +35,13 @@ BATCHES = 10
 def items(start: int, count: int) -> list[ScrapedItem]:
     return [
         ScrapedItem(
-            platform="bench", external_id=f"item-{number}",
-            url=f"https://Example.com/post/{number}?utm_source=x&fbclid=y#c", title=f"  Post   {number} ",
-            text="word " * 60, author="someone", likes=number,
+            platform="bench",
+            external_id=f"item-{number}",
+            url=f"https://Example.com/post/{number}?utm_source=x&fbclid=y#c",
+            title=f"  Post   {number} ",
+            text="word " * 60,
+            author="someone",
+            likes=number,
         )
         for number in range(start, start + count)
     ]
@@ -50,8 +54,10 @@ def store_rate(label: str, search: Search) -> None:
         with transaction.atomic():
             result = pipeline.store_items(search=search, platform="bench", items=prepared)
     elapsed = time.perf_counter() - started
-    print(f"{label:<44} {BATCH * BATCHES / elapsed:>9,.0f} items/s   (last batch: {result.new} new, "
-          f"{result.duplicate} duplicate)")
+    print(
+        f"{label:<44} {BATCH * BATCHES / elapsed:>9,.0f} items/s   (last batch: {result.new} new, "
+        f"{result.duplicate} duplicate)"
+    )
 
 
 def main() -> None:
@@ -61,8 +67,10 @@ def main() -> None:
         raw = items(0, 50_000)
         started = time.perf_counter()
         pipeline.prepare_items(raw, platform="bench")
-        print(f"{'validate + normalise + dedupe (50,000 items)':<44} "
-              f"{len(raw) / (time.perf_counter() - started):>9,.0f} items/s")
+        print(
+            f"{'validate + normalise + dedupe (50,000 items)':<44} "
+            f"{len(raw) / (time.perf_counter() - started):>9,.0f} items/s"
+        )
         first = Search.objects.create(keywords=["bench"], platforms=["bench"])
         store_rate(f"store new mentions ({BATCHES} x {BATCH})", first)
         second = Search.objects.create(keywords=["bench"], platforms=["bench"])
@@ -74,10 +82,9 @@ def main() -> None:
 
 def search_latency(runs: int = 15) -> None:
     """Wall time of pulse.search over two instant test platforms: the canvas's own overhead."""
+    import tests.support.scrapers  # noqa: F401
     from pulse.celery import app
     from tests.conftest import start_worker
-
-    import tests.support.scrapers  # noqa: F401
 
     worker, _ = start_worker(concurrency=2, name="bench")
     try:
@@ -85,12 +92,14 @@ def search_latency(runs: int = 15) -> None:
         for number in range(runs):
             started = time.perf_counter()
             summary = app.send_task(
-                "pulse.search", kwargs={"keywords": [f"bench{number}"], "platforms": ["test-ok", "test-browser-ok"]}
+                "pulse.search",
+                kwargs={"keywords": [f"bench{number}"], "platforms": ["test-ok", "test-browser-ok"]},
             ).get(timeout=60)
             timings.append(time.perf_counter() - started)
             assert summary["status"] == "succeeded", summary
-        print(f"{'pulse.search, 2 instant platforms, wall time':<44} median {statistics.median(timings) * 1000:.0f} ms,"
-              f" max {max(timings) * 1000:.0f} ms ({runs} searches, one worker -c 2)")
+        median, longest = statistics.median(timings) * 1000, max(timings) * 1000
+        label = "pulse.search, 2 instant platforms, wall time"
+        print(f"{label:<44} median {median:.0f} ms, max {longest:.0f} ms ({runs} searches, one worker -c 2)")
     finally:
         worker.stop()
 

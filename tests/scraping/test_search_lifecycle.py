@@ -31,9 +31,14 @@ def wait_until(predicate, *, timeout: float = 30, what: str):
 
 @pytest.fixture
 def slow_platform(keyword):
-    """Controls the test-slow platform for searches with [keyword]: started() and release()."""
+    """Controls the test-slow platform for searches with [keyword]: started(), release(), track(result).
+
+    At teardown it releases the platform and waits for the tracked search to finish, so no task
+    is still writing when the test database is emptied.
+    """
     client = redis.Redis.from_url(settings.REDIS_URL)
     key = query_key(Query(keywords=(keyword,)))
+    tracked = []
 
     class Control:
         def started(self) -> bool:
@@ -42,9 +47,18 @@ def slow_platform(keyword):
         def release(self) -> None:
             client.set(f"pulse:test:slow-release:{key}", "1", ex=120)
 
+        def track(self, result):
+            tracked.append(result)
+            return result
+
     control = Control()
     yield control
-    control.release()  # never leave a worker child waiting
+    control.release()
+    for result in tracked:
+        try:
+            result.get(timeout=TIMEOUT, propagate=False)
+        except Exception:  # noqa: BLE001  the test has failed already; this only protects the next one
+            pass
 
 
 def test_search_start_enqueues_after_commit_and_the_stored_task_id_returns_the_summary(worker, keyword):
@@ -61,12 +75,16 @@ def test_search_start_enqueues_after_commit_and_the_stored_task_id_returns_the_s
 def test_progress_is_visible_on_the_task_and_the_row_while_a_platform_is_still_running(
     worker, keyword, slow_platform
 ):
-    result = app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-ok", "test-slow"]})
+    result = slow_platform.track(
+        app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-ok", "test-slow"]})
+    )
     wait_until(slow_platform.started, what="the slow platform to start")
     search = wait_until(
         lambda: Search.objects.filter(celery_task_id=result.id, platforms_done=1).first(),
         what="the quick platform to finish",
     )
+    # The task's progress is published just after the row commits.
+    wait_until(lambda: (result.info or {}).get("platforms_done") == 1, what="the progress on the task")
     assert result.state == "PROGRESS"
     assert result.info == {
         "search_id": str(search.pk),
@@ -84,7 +102,9 @@ def test_progress_is_visible_on_the_task_and_the_row_while_a_platform_is_still_r
 def test_cancelling_mid_search_marks_it_cancelled_discards_late_items_and_the_chord_completes(
     worker, keyword, slow_platform
 ):
-    result = app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-slow"]})
+    result = slow_platform.track(
+        app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-slow"]})
+    )
     wait_until(slow_platform.started, what="the slow platform to start")
     search = Search.objects.get(celery_task_id=result.id)
 
@@ -125,7 +145,9 @@ def test_two_searches_chained_run_one_after_the_other_news_first_then_social(wor
         keywords=[keyword], platforms=["test-browser-ok"], trigger="schedule", parent=news
     )
 
-    result = chain(services.search_signature(search=news), services.search_signature(search=social)).apply_async()
+    result = chain(
+        services.search_signature(search=news), services.search_signature(search=social)
+    ).apply_async()
     summary = result.get(timeout=TIMEOUT)
 
     assert summary["search_id"] == str(social.pk)

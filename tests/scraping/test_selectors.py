@@ -13,8 +13,9 @@ pytestmark = pytest.mark.django_db
 
 
 def mention(external_id, platform="test-ok", **fields) -> Mention:
-    return Mention.objects.create(platform=platform, external_id=external_id,
-                                  url=f"https://example.com/{external_id}", **fields)
+    return Mention.objects.create(
+        platform=platform, external_id=external_id, url=f"https://example.com/{external_id}", **fields
+    )
 
 
 def ids(queryset) -> list[str]:
@@ -30,14 +31,17 @@ def test_mention_list_filters_by_platform_search_window_and_text(keyword):
 
     assert ids(selectors.mention_list(platform="test-flaky")) == ["late"]
     assert sorted(ids(selectors.mention_list(search_id=search.pk))) == [f"{keyword}-{n}" for n in range(3)]
-    assert ids(selectors.mention_list(since=datetime(2026, 3, 1, tzinfo=UTC),
-                                      until=datetime(2026, 7, 1, tzinfo=UTC))) == ["late"]
+    assert ids(
+        selectors.mention_list(since=datetime(2026, 3, 1, tzinfo=UTC), until=datetime(2026, 7, 1, tzinfo=UTC))
+    ) == ["late"]
     assert sorted(ids(selectors.mention_list(text="acme"))) == ["early", "late"]
     assert ids(selectors.mention_list())[0] == "other"  # newest first
 
 
 def test_summary_and_progress_of_a_new_search_list_every_platform_in_the_order_asked(keyword):
-    search, _ = services.search_create(keywords=[keyword], platforms=["test-permanent", "test-ok"], trigger="api")
+    search, _ = services.search_create(
+        keywords=[keyword], platforms=["test-permanent", "test-ok"], trigger="api"
+    )
     assert selectors.search_summary(search=search) == {
         "search_id": str(search.pk),
         "status": "queued",
@@ -47,5 +51,8 @@ def test_summary_and_progress_of_a_new_search_list_every_platform_in_the_order_a
         },
     }
     assert selectors.search_progress(search=search) == {
-        "platforms_done": 0, "platforms_total": 2, "mentions_found": 0, "mentions_new": 0
+        "platforms_done": 0,
+        "platforms_total": 2,
+        "mentions_found": 0,
+        "mentions_new": 0,
     }

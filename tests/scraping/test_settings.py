@@ -17,8 +17,10 @@ from tests.support.processes import PROJECT_ROOT
     [
         ({"PULSE_RATE_LIMIT_DEFAULT": "fast"}, "rate limit for default is 'fast'; write it as scrapes per"),
         ({"PULSE_RATE_LIMIT_NEWS": "10/d"}, "rate limit for news is '10/d'"),
-        ({"PULSE_BROWSER_TASK_SOFT_TIME_LIMIT": "600", "PULSE_BROWSER_TASK_TIME_LIMIT": "600"},
-         "PULSE_BROWSER_TASK_SOFT_TIME_LIMIT must be smaller than PULSE_BROWSER_TASK_TIME_LIMIT"),
+        (
+            {"PULSE_BROWSER_TASK_SOFT_TIME_LIMIT": "600", "PULSE_BROWSER_TASK_TIME_LIMIT": "600"},
+            "PULSE_BROWSER_TASK_SOFT_TIME_LIMIT must be smaller than PULSE_BROWSER_TASK_TIME_LIMIT",
+        ),
         ({"PULSE_MAX_RESULTS_LIMIT": "0"}, "PULSE_MAX_RESULTS_LIMIT=0 is too small"),
         ({"PULSE_SCRAPE_BACKOFF_BASE": "soon"}, "PULSE_SCRAPE_BACKOFF_BASE='soon' is not a number"),
     ],
@@ -32,9 +34,18 @@ def test_a_bad_pipeline_setting_stops_start_up_with_a_message_naming_it(variable
 def test_per_platform_rate_limits_are_read_from_their_own_variables():
     keep = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
     result = subprocess.run(
-        [sys.executable, "-c", "import pulse.settings as s; print(sorted(s.PULSE_PLATFORM_RATE_LIMITS.items()))"],
+        [
+            sys.executable,
+            "-c",
+            "import pulse.settings as s; print(sorted(s.PULSE_PLATFORM_RATE_LIMITS.items()))",
+        ],
         cwd=PROJECT_ROOT,
-        env={**keep, "DJANGO_DEBUG": "1", "PULSE_RATE_LIMIT_NEWS": "10/m", "PULSE_RATE_LIMIT_YOUTUBE": " 2/s "},
+        env={
+            **keep,
+            "DJANGO_DEBUG": "1",
+            "PULSE_RATE_LIMIT_NEWS": "10/m",
+            "PULSE_RATE_LIMIT_YOUTUBE": " 2/s ",
+        },
         capture_output=True,
         text=True,
         timeout=60,
