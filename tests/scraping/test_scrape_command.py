@@ -30,7 +30,7 @@ def test_eager_runs_every_platform_in_process_retrying_the_flaky_one(keyword):
     assert Mention.objects.filter(external_id__startswith=keyword).count() == 4
     assert f"Search {search.pk}: succeeded" in output
     assert "test-flaky         [####################] succeeded  2 found, 2 new" in output
-    assert "retrying (attempt 1: attempt 1: HTTP 429 on call 1)" in output
+    assert "retrying (attempt 1: HTTP 429 on call 1)" in output
     assert "2/2 platforms, 4 new mentions" in output
 
 

@@ -208,7 +208,7 @@ class _Progress:
         fill = STATUS_FILL.get(run.status, 1.0)
         detail = run.status
         if run.status == PlatformRun.Status.RETRYING:
-            detail += f" (attempt {run.attempts}: {run.error_message})"
+            detail += f" ({run.error_message})"
         elif run.status == PlatformRun.Status.SUCCEEDED:
             detail += f"  {run.found} found, {run.new} new"
         elif run.status == PlatformRun.Status.FAILED:
