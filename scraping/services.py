@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 import uuid
 
 from celery import Signature, signature
@@ -440,15 +439,3 @@ def search_cancel(*, search: Search) -> Search:
         locked.save(update_fields=["status", "finished_at", "platforms_done", "error"])
     return locked
 
-
-def search_wait(*, search: Search, timeout: float, interval: float = 0.25) -> Search:
-    """Poll the row until the search finishes (for the CLI and tests); raises TimeoutError."""
-    deadline = time.monotonic() + timeout
-    while True:
-        search.refresh_from_db()
-        if search.is_finished or time.monotonic() >= deadline:
-            break
-        time.sleep(interval)
-    if not search.is_finished:
-        raise TimeoutError(f"search {search.pk} still {search.status} after {timeout:.0f}s")
-    return search
