@@ -163,3 +163,40 @@ def test_an_unknown_search_id_alone_is_refused_with_a_hint(worker):
     result = app.send_task("pulse.search", kwargs={"search_id": "00000000-0000-0000-0000-000000000001"})
     with pytest.raises(Exception, match="search_id: no search .* exists; pass keywords too"):
         result.get(timeout=TIMEOUT)
+
+
+def test_a_redelivered_search_message_reruns_unfinished_platforms_without_storing_anything_twice(
+    worker, keyword, slow_platform
+):
+    result = slow_platform.track(
+        app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-ok", "test-slow"]})
+    )
+    wait_until(slow_platform.started, what="the slow platform to start")
+    search = Search.objects.get(celery_task_id=result.id)
+    # The broker hands the same message (same task id) out again, as after a worker was lost.
+    app.send_task("pulse.search", kwargs={"search_id": str(search.pk)}, task_id=result.id)
+    wait_until(
+        lambda: PlatformRun.objects.filter(search=search, platform="test-slow", attempts=2).exists(),
+        what="the redelivered chord to start the slow platform again",
+    )
+    slow_platform.release()
+
+    summary = result.get(timeout=TIMEOUT)
+    assert summary["status"] == "succeeded"
+    for platform in ("test-ok", "test-slow"):
+        assert summary["platforms"][platform]["new"] == ITEMS_PER_KEYWORD
+        assert (
+            Mention.objects.filter(platform=platform, external_id__startswith=keyword).count()
+            == ITEMS_PER_KEYWORD
+        )
+    search.refresh_from_db()
+    assert (search.platforms_done, search.mentions_found, search.mentions_new) == (2, 6, 6)
+    assert PlatformRun.objects.get(search=search, platform="test-ok").attempts == 1
+
+    def worker_idle():
+        inspect = app.control.inspect(destination=[worker.node_name], timeout=1)
+        active, reserved = inspect.active() or {}, inspect.reserved() or {}
+        return active and not any(active.values()) and not any(reserved.values())
+
+    # The second chord finishes on its own; let it, before the database is emptied for the next test.
+    wait_until(worker_idle, what="the redelivered chord to finish")
