@@ -85,8 +85,21 @@ def test_when_the_search_canvas_raises_the_error_callback_runs_the_on_failure_sc
     assert follow_up.scheduled_search == rescue
 
 
-def test_a_failed_run_with_the_alert_action_logs_an_error_in_the_worker(worker):
-    scheduled = make_schedule(name="SSM alert on failure", on_failure_action="alert")
-    start_with_follow_ups(scheduled, signature("tests.add", args=(2, 2)), status=Search.Status.FAILED)
-    wait_until(lambda: "ALERT Scheduled search 'SSM alert on failure' failed" in worker.log(), timeout=30,
-               what="the alert in the worker log", worker=worker)
+def test_a_failed_run_with_the_alert_action_sends_an_alert_to_the_channels(worker):
+    import json
+
+    from pulse.alert_models import AlertChannel
+    from tests.support.receiver import start_receiver
+
+    receiver, server = start_receiver()
+    try:
+        AlertChannel.objects.create(name="ops", kind="webhook", target=receiver.url)
+        scheduled = make_schedule(name="SSM alert on failure", on_failure_action="alert")
+        start_with_follow_ups(scheduled, signature("tests.add", args=(2, 2)), status=Search.Status.FAILED)
+        [request] = receiver.wait_for(1, timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    body = json.loads(request.body)
+    assert (body["rule"], body["key"]) == ("scheduled_search_failed", str(scheduled.pk))
+    assert body["subject"] == "Scheduled search 'SSM alert on failure' failed"
