@@ -8,9 +8,8 @@ import pulse.alert_models
 
 class Migration(migrations.Migration):
 
-    initial = True
-
     dependencies = [
+        ("pulse", "0001_api_keys"),
     ]
 
     operations = [
