@@ -119,3 +119,23 @@ def test_pulse_status_exits_1_and_names_the_failing_check(worker, env_for_proces
     report = json.loads(finished.stdout)
     assert report["status"] == "fail"
     assert report["checks"]["beat"]["error"].startswith("no beat heartbeat")
+
+
+@pytest.mark.slow
+def test_readiness_turns_ok_once_a_real_beat_writes_its_heartbeat(client, worker, env_for_processes, redis_client):
+    from tests.support.processes import ManagedProcess, celery_command
+
+    redis_client.delete(BEAT_HEARTBEAT_KEY, "pulse:beat:leader")
+    assert client.get("/readyz").json()["checks"]["beat"]["ok"] is False
+    beat = ManagedProcess(
+        "beat", celery_command("beat", "-l", "INFO", "--pidfile=", "--max-interval", "1"), env=env_for_processes
+    ).start()
+    try:
+        response = beat.wait_for(
+            lambda: (answer := client.get("/readyz")).status_code == 200 and answer,
+            timeout=60,
+            what="/readyz to see beat's heartbeat",
+        )
+    finally:
+        beat.stop()
+    assert response.json()["checks"]["beat"]["age_seconds"] < 5
