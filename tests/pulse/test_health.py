@@ -31,7 +31,7 @@ def test_readiness_is_ok_with_a_worker_and_a_fresh_heartbeat(client, worker, red
     assert worker.node_name in body["checks"]["workers"]["workers"]
     assert body["checks"]["beat"]["age_seconds"] < 5
     # limit=1 returns at the first answer instead of waiting the whole 2 s.
-    assert body["checks"]["workers"]["duration_ms"] < 1500
+    assert body["checks"]["workers"]["duration_ms"] < 1800
 
 
 @override_settings(PULSE_ALERT_BEAT_STALL_SECONDS=60)
