@@ -122,13 +122,17 @@ def test_pulse_status_exits_1_and_names_the_failing_check(worker, env_for_proces
 
 
 @pytest.mark.slow
-def test_readiness_turns_ok_once_a_real_beat_writes_its_heartbeat(client, worker, env_for_processes, redis_client):
+def test_readiness_turns_ok_once_a_real_beat_writes_its_heartbeat(
+    client, worker, env_for_processes, redis_client
+):
     from tests.support.processes import ManagedProcess, celery_command
 
     redis_client.delete(BEAT_HEARTBEAT_KEY, "pulse:beat:leader")
     assert client.get("/readyz").json()["checks"]["beat"]["ok"] is False
     beat = ManagedProcess(
-        "beat", celery_command("beat", "-l", "INFO", "--pidfile=", "--max-interval", "1"), env=env_for_processes
+        "beat",
+        celery_command("beat", "-l", "INFO", "--pidfile=", "--max-interval", "1"),
+        env=env_for_processes,
     ).start()
     try:
         response = beat.wait_for(
