@@ -289,12 +289,17 @@ def test_a_failed_or_partial_search_runs_the_on_failure_schedule(status):
     assert started.scheduled_search == rescue
 
 
-def test_a_failure_with_the_alert_action_is_logged_as_an_error_naming_the_schedule(caplog):
+def test_a_failure_with_the_alert_action_alerts_the_channels_naming_the_schedule(mailoutbox):
+    from pulse.alert_models import AlertChannel, AlertEvent
+
+    AlertChannel.objects.create(name="ops", kind="email", target="ops@example.com")
     scheduled = make_schedule(name="SSM alerts", on_failure_action="alert")
     search = finished_search(scheduled, Search.Status.FAILED)
-    with caplog.at_level(logging.ERROR, logger="schedules.services"):
-        assert services.follow_up_after(scheduled_search_id=scheduled.pk, search_id=str(search.pk)) is None
-    assert "ALERT Scheduled search 'SSM alerts' failed" in caplog.text
+    assert services.follow_up_after(scheduled_search_id=scheduled.pk, search_id=str(search.pk)) is None
+    event = AlertEvent.objects.get(rule="scheduled_search_failed")
+    assert event.subject == "Scheduled search 'SSM alerts' failed" and event.outcome == "sent"
+    assert mailoutbox[0].subject == "[Pulse] Scheduled search 'SSM alerts' failed"
+    assert str(search.pk) in mailoutbox[0].body
 
 
 def test_a_cancelled_search_has_no_follow_up():
