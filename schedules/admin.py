@@ -86,7 +86,7 @@ class ScheduledSearchForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["platforms"].choices = [(name, name) for name in validation.known_platform_names()]
-        self.fields["max_results"].max_value = validation.MAX_RESULTS_LIMIT
+        self.fields["max_results"].max_value = validation.max_results_limit()
         for field in ("on_success", "on_failure_run"):
             queryset = ScheduledSearch.objects.all()
             if self.instance.pk:

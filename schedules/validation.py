@@ -12,18 +12,14 @@ from django.core.exceptions import ValidationError
 
 MAX_KEYWORDS = 20
 MAX_KEYWORD_LENGTH = 200
-MAX_RESULTS_LIMIT = 500
 MAX_LOOKBACK = timedelta(days=366)
 MAX_NAME_LENGTH = 200
-FALLBACK_PLATFORM_NAMES = ("news", "youtube", "facebook", "instagram", "web")
 
 
 def known_platform_names() -> list[str]:
-    """Platform names a schedule may use: the platform registry's, when it is installed."""
-    try:
-        from scraping.platforms.registry import platform_names
-    except ImportError:
-        return list(FALLBACK_PLATFORM_NAMES)
+    """Platform names a schedule may use: the platform registry's, in its order."""
+    from scraping.platforms.registry import platform_names
+
     return list(platform_names())
 
 
@@ -77,10 +73,18 @@ def clean_platforms(value) -> list[str]:
     return [name for name in known if name in value]
 
 
+def max_results_limit() -> int:
+    """The pipeline's bound on results per platform (setting PULSE_MAX_RESULTS_LIMIT)."""
+    from django.conf import settings
+
+    return getattr(settings, "PULSE_MAX_RESULTS_LIMIT", 500)
+
+
 def clean_max_results(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RESULTS_LIMIT:
+    limit = max_results_limit()
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
         raise ValidationError(
-            {"max_results": [f"max_results must be a whole number from 1 to {MAX_RESULTS_LIMIT}, got {value!r}."]}
+            {"max_results": [f"max_results must be a whole number from 1 to {limit}, got {value!r}."]}
         )
     return value
 
@@ -142,25 +146,11 @@ def validate_pulse_periodic_task(*, task: str, args, kwargs, periodic_task_id: i
             raise ValidationError({"args": ["pulse.search takes keyword arguments only; empty args ([])."]})
         if not isinstance(kwargs, dict):
             raise ValidationError({"kwargs": ["pulse.search needs an object of keyword arguments."]})
-        try:
-            from scraping.validation import validate_search_input
-        except ImportError:
-            validate_search_input = _basic_search_input_check
+        from scraping.validation import validate_search_input
+
         try:
             validate_search_input(kwargs)
         except ValidationError as error:
             messages = [f"{field}: {message}" for field, items in error.message_dict.items() for message in items]
             raise ValidationError({"kwargs": messages}) from None
 
-
-def _basic_search_input_check(data: dict) -> None:
-    """Keywords and platforms, used only while ``scraping.validation`` is not installed."""
-    allowed = {"keywords", "platforms", "since", "until", "max_results", "search_id"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationError({"kwargs": [f"Unknown argument(s) {unknown}; allowed: {sorted(allowed)}."]})
-    clean_keywords(data.get("keywords"))
-    if "platforms" in data:
-        clean_platforms(data["platforms"])
-    if "max_results" in data:
-        clean_max_results(data["max_results"])
