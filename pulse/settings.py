@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    # Serves the API docs page (Swagger UI) from its own static files instead of a CDN.
+    "ninja",
     "pulse.apps.PulseConfig",
     "scraping",
     "schedules",
@@ -217,8 +219,6 @@ CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("PULSE_WORKER_MAX_TASKS_PER_CHILD", 
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-routes
 CELERY_TASK_ROUTES = ("pulse.routing.route_task",)
-# https://docs.celeryq.dev/en/stable/userguide/configuration.html#beat-scheduler
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 PULSE_QUEUES = ("celery", "http", "browser")
 
@@ -314,3 +314,24 @@ PULSE_BROWSER_PID_DIR = Path(env_str("PULSE_BROWSER_PID_DIR", default=str(VAR_DI
 # --- Schedules ------------------------------------------------------------------------------------
 # Run by `manage.py demo_setup` (make demo): seeds the demo scheduled searches once, never overwriting edits.
 PULSE_DEMO_SETUP_HOOKS = (*globals().get("PULSE_DEMO_SETUP_HOOKS", ()), "schedules.demo.seed_demo_schedules")
+
+# --- Scheduler ------------------------------------------------------------------------------------
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#beat-scheduler
+# PulseScheduler: leader election in Redis, incremental reloads, misfire policies (docs/SCHEDULER.md).
+CELERY_BEAT_SCHEDULER = "schedules.scheduler:PulseScheduler"
+# Seconds the leader lock lives without renewal; a standby takes over at most about this long
+# (plus one renewal interval) after the leader dies, kill -9 included.
+PULSE_BEAT_LEADER_TTL_SECONDS = env_float("PULSE_BEAT_LEADER_TTL_SECONDS", default=10.0, minimum=1.0)
+# How often every beat looks for edited schedules; an edit is live within about this long.
+PULSE_BEAT_CHANGE_CHECK_SECONDS = env_float("PULSE_BEAT_CHANGE_CHECK_SECONDS", default=0.5, minimum=0.05)
+# How often the whole schedule is re-read to repair anything incremental reads could miss.
+PULSE_BEAT_RECONCILE_SECONDS = env_float("PULSE_BEAT_RECONCILE_SECONDS", default=300.0, minimum=10.0)
+# Grace for PeriodicTasks without a ScheduledSearch (which carry their own): a run later than this
+# after its slot counts as missed and follows the misfire policy ("coalesce" for these rows).
+PULSE_BEAT_MISFIRE_GRACE_SECONDS = env_int("PULSE_BEAT_MISFIRE_GRACE_SECONDS", default=300, minimum=0)
+# How long a per-slot claim (pulse:beat:slot:<id>:<due>) is kept in Redis.
+PULSE_BEAT_SLOT_CLAIM_TTL_SECONDS = env_int("PULSE_BEAT_SLOT_CLAIM_TTL_SECONDS", default=600, minimum=10)
+# "run_all" sends at most this many missed slots per schedule after downtime; older ones are skipped.
+PULSE_BEAT_RUN_ALL_MAX_SLOTS = env_int("PULSE_BEAT_RUN_ALL_MAX_SLOTS", default=100, minimum=1)
+# Entries dispatched per tick (one transaction); more wait for the next, immediate, tick.
+PULSE_BEAT_DISPATCH_BATCH = env_int("PULSE_BEAT_DISPATCH_BATCH", default=500, minimum=1)

@@ -32,6 +32,7 @@ from django_celery_beat.models import (
 )
 
 KINDS = ("cron", "every", "once", "solar")
+MAX_EVERY = 2**31 - 1
 PERIODS = ("minutes", "hours", "days")
 SOLAR_EVENTS = tuple(event for event, _label in SOLAR_SCHEDULES)
 CRON_EXAMPLE = 'five fields "minute hour day-of-month month day-of-week", e.g. "0 9 * * 1-5" (09:00 on weekdays)'
@@ -166,6 +167,9 @@ def parse_schedule(schedule, *, zone: ZoneInfo, require_future: bool = True) -> 
         return Timing(kind="cron", cron=validate_cron(schedule["cron"]))
     if kind == "every":
         every = _positive_int(schedule["every"], '"every"')
+        if every > MAX_EVERY:
+            # IntervalSchedule.every is a 32-bit column; a larger number would fail in the database.
+            raise _error(f'"every" must be at most {MAX_EVERY}, got {every}.')
         period = schedule.get("period")
         if period not in PERIODS:
             raise _error(f'"period" must be one of {", ".join(PERIODS)}, got {period!r}.')

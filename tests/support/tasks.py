@@ -34,5 +34,15 @@ def sleep_then_record(self, key: str, seconds: float) -> int:
     return connection.rpush(f"tests:{key}", f"end:{os.getpid()}")
 
 
+@shared_task(name="tests.record_slot", bind=True)
+def record_slot(self, key: str) -> int:
+    """Append the slot beat stamped on the message (header ``pulse_scheduled_for``) to ``tests:<key>``.
+
+    A test can then tell the slots apart and see whether any was sent twice.
+    """
+    scheduled_for = getattr(self.request, "pulse_scheduled_for", None) or "unknown"
+    return _redis().rpush(f"tests:{key}", scheduled_for)
+
+
 # Test platforms register themselves on import, so the worker can run searches over them.
 import tests.support.scrapers  # noqa: E402,F401
