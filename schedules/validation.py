@@ -6,6 +6,7 @@ Each ``clean_*`` returns the normalised value or raises ``ValidationError({field
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
@@ -100,10 +101,16 @@ def clean_lookback(value) -> timedelta | None:
     return value
 
 
+@cache
+def timezone_names() -> frozenset[str]:
+    """Every IANA zone name; reading them scans the tz database, so once per process is enough."""
+    return frozenset(available_timezones())
+
+
 def clean_timezone(value) -> ZoneInfo:
     if isinstance(value, ZoneInfo):
         return value
-    if not isinstance(value, str) or value not in available_timezones():
+    if not isinstance(value, str) or value not in timezone_names():
         raise ValidationError(
             {"timezone": [f"Unknown timezone {value!r}. Use an IANA name such as Asia/Kuala_Lumpur or Europe/London."]}
         )

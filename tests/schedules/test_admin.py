@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from schedules.models import ScheduledSearch
-from scraping.models import Search
+from scraping.models import Mention, MentionMatch, Search
 from tests.schedules.factories import make_schedule
 
 pytestmark = pytest.mark.django_db
@@ -120,10 +122,19 @@ def test_editing_the_cron_in_the_form_changes_the_periodic_task(analyst):
 
 def test_the_list_shows_schedule_words_next_run_last_run_and_mentions(analyst):
     scheduled = make_schedule(name="SSM news", schedule={"every": 2, "period": "hours"})
-    Search.objects.create(keywords=["SSM"], platforms=["news"], scheduled_search=scheduled,
-                          status=Search.Status.PARTIAL)
+    make_schedule(name="SSM quiet")
+    older = Search.objects.create(keywords=["SSM"], platforms=["news"], scheduled_search=scheduled,
+                                  status=Search.Status.SUCCEEDED, created_at=timezone.now() - timedelta(hours=3))
+    latest = Search.objects.create(keywords=["SSM"], platforms=["news"], scheduled_search=scheduled,
+                                   status=Search.Status.PARTIAL)
+    for number, (search, age) in enumerate([(older, 1), (latest, 1), (latest, 30)]):
+        mention = Mention.objects.create(platform="news", external_id=str(number), url=f"https://example.com/{number}")
+        MentionMatch.objects.create(mention=mention, search=search, keyword="SSM",
+                                    matched_at=timezone.now() - timedelta(hours=age))
     page = analyst.get(LIST_URL).content.decode()
-    for text in ("Schedule", "Next run", "Last run", "Mentions (24 h)", "Every 2 hours", "Partial (some platforms failed) at"):
+    for text in ("Schedule", "Next run", "Last run", "Mentions (24 h)", "Every 2 hours",
+                 "Partial (some platforms failed) at", '<td class="field-mentions_last_24h">2</td>',
+                 '<td class="field-last_run">never</td>', '<td class="field-mentions_last_24h">0</td>'):
         assert text in page
 
 
