@@ -281,8 +281,8 @@ def schedule_update(*, scheduled_search: ScheduledSearch, **fields) -> Scheduled
             pk=scheduled_search.pk
         )
         cleaned, timing = _clean(fields, instance=locked)
-        if "enabled" in cleaned and cleaned["enabled"] and timing is None:
-            _refuse_resuming_a_finished_one_off(locked)
+        if cleaned.get("enabled") and not locked.enabled:
+            _refuse_resuming_a_finished_one_off(locked, timing=timing)
         for field, value in cleaned.items():
             setattr(locked, field, value)
         locked.save()
@@ -310,8 +310,9 @@ def periodic_task_delete_for(*, scheduled_search: ScheduledSearch) -> None:
 
 # --- pause / resume / duplicate -----------------------------------------------------------------------
 
-def _refuse_resuming_a_finished_one_off(scheduled_search: ScheduledSearch) -> None:
-    timing = _current_timing(scheduled_search)
+def _refuse_resuming_a_finished_one_off(scheduled_search: ScheduledSearch, *, timing: Timing | None = None) -> None:
+    """Enabling a one-off whose time has passed would make beat run it again at once: refuse."""
+    timing = timing or _current_timing(scheduled_search)
     if timing is not None and timing.kind == "once" and timing.once <= django_timezone.now():
         raise ValidationError(
             {"schedule": [f"This one-off run was due at {timing.once:%Y-%m-%d %H:%M} ({timing.once.tzinfo}) "
