@@ -203,9 +203,13 @@ def schedules_with_activity(*, queryset: QuerySet[ScheduledSearch], hours: int =
     )
 
 
-def schedules_export(*, queryset: QuerySet[ScheduledSearch] | None = None) -> list[dict]:
-    rows = (queryset if queryset is not None else ScheduledSearch.objects.all()).select_related(
+def schedules_export_queryset() -> QuerySet[ScheduledSearch]:
+    return ScheduledSearch.objects.select_related(
         "periodic_task__crontab", "periodic_task__interval", "periodic_task__clocked", "periodic_task__solar",
         "on_success", "on_failure_run",
-    )
-    return [schedule_as_dict(scheduled_search=row) for row in rows.order_by("name")]
+    ).order_by("name")
+
+
+def schedules_export() -> list[dict]:
+    """Every scheduled search in the export format, by name."""
+    return [schedule_as_dict(scheduled_search=row) for row in schedules_export_queryset()]
