@@ -430,7 +430,16 @@ def scheduled_search_execute(*, scheduled_search_id: int) -> Search | None:
     if not scheduled_search.enabled:
         logger.info("Scheduled search %r is paused; not running it", scheduled_search.name)
         return None
-    search = _search_start(scheduled_search=scheduled_search, trigger=Search.Trigger.SCHEDULE)
+    try:
+        search = _search_start(scheduled_search=scheduled_search, trigger=Search.Trigger.SCHEDULE)
+    except ValidationError as error:
+        # E.g. a platform was removed from the registry after the schedule was saved: nobody is
+        # watching beat's runs, so say it loudly instead of failing quietly every time.
+        reason = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+        logger.error("Scheduled search %r cannot run: %s. Edit it in the admin.", scheduled_search.name, reason)
+        if scheduled_search.on_failure_action == ScheduledSearch.FailureAction.ALERT:
+            notify_failure(scheduled_search=scheduled_search, search=None, reason=f"it cannot run: {reason}")
+        return None
     if scheduled_search.periodic_task_id and PeriodicTask.objects.filter(
         pk=scheduled_search.periodic_task_id, one_off=True
     ).exists():

@@ -110,6 +110,7 @@ def test_the_change_page_shows_the_schedule_in_words_the_next_five_runs_and_its_
     assert "At 09:00, Monday through Friday (Europe/London)" in page
     assert page.count(" 09:00 GMT</li>") == 5
     assert str(search.pk)[:8] in page and "Succeeded" in page
+    assert f'href="{reverse("admin:scraping_search_change", args=[search.pk])}"' in page
 
 
 def test_editing_the_cron_in_the_form_changes_the_periodic_task(analyst):

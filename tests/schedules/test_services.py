@@ -320,3 +320,18 @@ def test_re_enabling_a_passed_one_off_with_its_unchanged_time_is_refused_but_a_n
     services.schedule_update(scheduled_search=scheduled, enabled=True, schedule={"once": "2031-01-01T09:00:00"})
     task = PeriodicTask.objects.get(pk=scheduled.periodic_task_id)
     assert task.enabled and task.last_run_at is None
+
+
+def test_a_schedule_whose_platform_left_the_registry_is_reported_not_run(caplog):
+    from scraping.platforms import registry
+
+    registry.register("gone-soon", "tests.support.scrapers.OkScraper", default=False)
+    try:
+        scheduled = make_schedule(name="SSM gone", platforms=["gone-soon"], on_failure_action="alert")
+    finally:
+        registry.unregister("gone-soon")
+    with caplog.at_level(logging.ERROR, logger="schedules.services"):
+        assert services.scheduled_search_execute(scheduled_search_id=scheduled.pk) is None
+    assert "Scheduled search 'SSM gone' cannot run: platforms:" in caplog.text
+    assert "ALERT Scheduled search 'SSM gone' failed" in caplog.text
+    assert not Search.objects.exists()
