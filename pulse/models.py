@@ -1,4 +1,4 @@
-"""API keys: how other services authenticate to the HTTP API."""
+"""Project-wide models: API keys (how other services authenticate) and alerting (pulse.alert_models)."""
 
 from __future__ import annotations
 
@@ -48,3 +48,7 @@ class ApiKey(models.Model):
         if self.revoked_at is not None:
             return False
         return self.expires_at is None or self.expires_at > at
+
+
+# Alert channels and their history live in their own module; importing them here registers them.
+from pulse.alert_models import AlertChannel, AlertEvent  # noqa: E402,F401

@@ -335,3 +335,59 @@ PULSE_BEAT_SLOT_CLAIM_TTL_SECONDS = env_int("PULSE_BEAT_SLOT_CLAIM_TTL_SECONDS",
 PULSE_BEAT_RUN_ALL_MAX_SLOTS = env_int("PULSE_BEAT_RUN_ALL_MAX_SLOTS", default=100, minimum=1)
 # Entries dispatched per tick (one transaction); more wait for the next, immediate, tick.
 PULSE_BEAT_DISPATCH_BATCH = env_int("PULSE_BEAT_DISPATCH_BATCH", default=500, minimum=1)
+
+# --- Operations -----------------------------------------------------------------------------------
+# Logs: JSON lines for log shippers in production, one readable line per record locally. Every
+# record a task logs carries its search id and platform (pulse.logging.TaskContextFilter).
+LOG_FORMAT = env_str("LOG_FORMAT", default="text" if DEBUG else "json").lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not a log format. Use json or text.")
+LOGGING["filters"] = {"task_context": {"()": "pulse.logging.TaskContextFilter"}}
+LOGGING["formatters"]["readable"] = {
+    "format": "%(asctime)s %(levelname)-7s %(processName)s %(name)s:%(task_context)s %(message)s"
+}
+LOGGING["formatters"]["json"] = {
+    "()": "pulse.logging.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(processName)s %(message)s",
+}
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "readable"
+LOGGING["handlers"]["console"]["filters"] = ["task_context"]
+
+# Run history older than this many days is deleted by the periodic task pulse.cleanup_history
+# (finished searches with their platform runs and matches; mentions are kept).
+PULSE_HISTORY_RETENTION_DAYS = env_int("PULSE_HISTORY_RETENTION_DAYS", default=90, minimum=1)
+PULSE_HISTORY_CLEANUP_BATCH = env_int("PULSE_HISTORY_CLEANUP_BATCH", default=500, minimum=1, maximum=10000)
+
+# Alerts (pulse.alerts): one alert per cool-down per (rule, key), to every enabled AlertChannel.
+PULSE_ALERT_COOLDOWN_SECONDS = env_int("PULSE_ALERT_COOLDOWN_SECONDS", default=3600, minimum=1)
+PULSE_ALERT_PLATFORM_FAILURES = env_int("PULSE_ALERT_PLATFORM_FAILURES", default=3, minimum=1)
+PULSE_ALERT_EMPTY_RUNS = env_int("PULSE_ALERT_EMPTY_RUNS", default=5, minimum=1)
+PULSE_ALERT_BEAT_STALL_SECONDS = env_int("PULSE_ALERT_BEAT_STALL_SECONDS", default=120, minimum=1)
+PULSE_ALERT_WEBHOOK_TIMEOUT_SECONDS = env_float("PULSE_ALERT_WEBHOOK_TIMEOUT_SECONDS", default=10.0, minimum=0.1)
+# Readiness and the "no worker answering" rule wait this long for a worker to answer ping.
+PULSE_WORKER_PING_TIMEOUT_SECONDS = env_float("PULSE_WORKER_PING_TIMEOUT_SECONDS", default=2.0, minimum=0.1)
+
+# Email for alert channels of kind "email" (Django's SMTP backend; console when DEBUG and unset).
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG and not env_str("EMAIL_HOST", default="")
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", default=25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="Pulse <pulse@localhost>")
+
+# /metrics: when set, scrapers must send "Authorization: Bearer <token>".
+PULSE_METRICS_TOKEN = env_str("PULSE_METRICS_TOKEN", default="")
+
+# --- Reliability ----------------------------------------------------------------------------------
+# When PostgreSQL is unreachable (restart, failover) search tasks wait and try again instead of
+# failing: after 1, 2, 4 … s with jitter, at most the maximum between tries, at most this many
+# retries of one task (20 retries with the 60 s cap ride out an outage of roughly 10–15 minutes).
+PULSE_DATABASE_RETRY_MAX = env_int("PULSE_DATABASE_RETRY_MAX", default=20, minimum=0, maximum=1000)
+PULSE_DATABASE_RETRY_BACKOFF_MAX = env_float("PULSE_DATABASE_RETRY_BACKOFF_MAX", default=60.0, minimum=0.1)

@@ -335,7 +335,54 @@ class PulsePeriodicTaskForm(BeatPeriodicTaskForm):
 
 
 class PulsePeriodicTaskAdmin(BeatPeriodicTaskAdmin):
+    """django-celery-beat's admin, with its actions behind permissions.
+
+    Its actions declare no permissions, so anyone who may merely *view* periodic tasks could pause
+    or run them, and with them every scheduled search. Each action needs the change permission,
+    and a row that belongs to a scheduled search also needs the permission the scheduled-search
+    admin asks for (pause or run); such rows are skipped with a message otherwise.
+    """
+
     form = PulsePeriodicTaskForm
+
+    def _unlinked_unless_permitted(self, request, queryset, permission: str, verb: str):
+        if request.user.has_perm(permission):
+            return queryset
+        linked = sorted(queryset.filter(scheduled_search__isnull=False).values_list("name", flat=True))
+        if linked:
+            self.message_user(
+                request,
+                f"Left unchanged: {', '.join(linked)}. These run scheduled searches; to {verb} them you need "
+                f"the permission {permission!r} (ask an administrator).",
+                level=messages.ERROR,
+            )
+        return queryset.filter(scheduled_search__isnull=True)
+
+    @admin.action(description=BeatPeriodicTaskAdmin.enable_tasks.short_description, permissions=["change"])
+    def enable_tasks(self, request, queryset):
+        queryset = self._unlinked_unless_permitted(request, queryset, "schedules.pause_scheduledsearch", "resume")
+        if queryset.exists():
+            super().enable_tasks(request, queryset)
+
+    @admin.action(description=BeatPeriodicTaskAdmin.disable_tasks.short_description, permissions=["change"])
+    def disable_tasks(self, request, queryset):
+        queryset = self._unlinked_unless_permitted(request, queryset, "schedules.pause_scheduledsearch", "pause")
+        if queryset.exists():
+            super().disable_tasks(request, queryset)
+
+    @admin.action(description=BeatPeriodicTaskAdmin.toggle_tasks.short_description, permissions=["change"])
+    def toggle_tasks(self, request, queryset):
+        queryset = self._unlinked_unless_permitted(
+            request, queryset, "schedules.pause_scheduledsearch", "pause or resume"
+        )
+        if queryset.exists():
+            super().toggle_tasks(request, queryset)
+
+    @admin.action(description=BeatPeriodicTaskAdmin.run_tasks.short_description, permissions=["change"])
+    def run_tasks(self, request, queryset):
+        queryset = self._unlinked_unless_permitted(request, queryset, "schedules.run_scheduledsearch", "run")
+        if queryset.exists():
+            super().run_tasks(request, queryset)
 
 
 if admin.site.is_registered(PeriodicTask):

@@ -65,7 +65,12 @@ def cron_in_words(expression: str) -> str:
     options = Options()
     options.use_24hour_time_format = True
     options.verbose = False
-    return ExpressionDescriptor(expression, options).get_description()
+    try:
+        return ExpressionDescriptor(expression, options).get_description()
+    except Exception:  # noqa: BLE001
+        # cron-descriptor fails on steps wider than their field ("*/7" days of the week, "*/13"
+        # months), which croniter and beat accept; a page that lists schedules must still render.
+        return f"Cron {expression!r}"
 
 
 def timing_in_words(timing: Timing | None, *, zone_name: str) -> str:

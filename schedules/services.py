@@ -454,14 +454,13 @@ FAILED_FOR_FOLLOW_UPS = (Search.Status.FAILED, Search.Status.PARTIAL)
 
 
 def notify_failure(*, scheduled_search: ScheduledSearch, search: Search | None, reason: str) -> None:
-    """Tell a person that a scheduled search failed: through Pulse's alerts when installed, else the log."""
+    """Tell a person that a scheduled search failed: the log, and every alert channel (with cool-down)."""
     subject = f"Scheduled search {scheduled_search.name!r} failed"
     message = f"{subject}: {reason}" + (f" (search {search.pk})" if search else "")
-    try:
-        from pulse.alerts import alert_raise
-    except ImportError:
-        logger.error("ALERT %s. Check the search in the admin and the platform errors.", message)
-        return
+    # Always in the log too: it is where an operator looks first, channels or not.
+    logger.error("ALERT %s. Check the search in the admin and the platform errors.", message)
+    from pulse.alerts import alert_raise
+
     alert_raise(rule="scheduled_search_failed", key=str(scheduled_search.pk), subject=subject, message=message)
 
 

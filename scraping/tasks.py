@@ -14,6 +14,7 @@ from celery import chord, group, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError
 
 from scraping import services
 from scraping.models import PlatformRun, Search
@@ -27,6 +28,28 @@ logger = logging.getLogger(__name__)
 
 class InvalidSearchInput(ValueError):
     """Bad kwargs for ``pulse.search``; never retried. The message names every bad field."""
+
+
+# The database went away (restart, failover, network). The work itself is fine, so the task waits
+# and runs again instead of recording a failure that is not the platform's, or leaving a search
+# "running" because finalize could not write. Every step is idempotent, so running again is safe.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def database_retry_delay(retries: int) -> float:
+    """Seconds before the next try: 1, 2, 4 … s with jitter, capped at PULSE_DATABASE_RETRY_BACKOFF_MAX."""
+    ceiling = min(settings.PULSE_DATABASE_RETRY_BACKOFF_MAX, 2.0**retries)
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def retry_after_database_error(task, error: Exception):
+    delay = database_retry_delay(task.request.retries)
+    logger.warning(
+        "%s: the database is unavailable (%s: %s); try %d in %.1fs",
+        task.name, type(error).__name__, str(error).strip().splitlines()[0] if str(error).strip() else "",
+        task.request.retries + 2, delay,
+    )  # fmt: skip
+    return task.retry(exc=error, countdown=delay, max_retries=settings.PULSE_DATABASE_RETRY_MAX)
 
 
 def platform_task_options(platform: str) -> dict:
@@ -62,12 +85,17 @@ def search(self, *args, **kwargs):
         )
     try:
         found, run_now = services.search_claim(data=kwargs, task_id=self.request.id or "")
+        if not run_now:
+            return search_summary(search=found)
+        progress = search_progress(search=found)
+        canvas = search_canvas(found)
     except ValidationError as error:
         raise InvalidSearchInput(validation_message(error)) from None
-    if not run_now:
-        return search_summary(search=found)
-    self.update_state(state="PROGRESS", meta={"search_id": str(found.pk), **search_progress(search=found)})
-    return self.replace(search_canvas(found))
+    except DATABASE_ERRORS as error:
+        # The retry keeps this task id, which search_claim treats as the redelivery that may run it.
+        raise retry_after_database_error(self, error) from None
+    self.update_state(state="PROGRESS", meta={"search_id": str(found.pk), **progress})
+    return self.replace(canvas)
 
 
 @shared_task(name="pulse.scrape_platform", bind=True, max_retries=None)
@@ -86,6 +114,9 @@ def scrape_platform(self, run_id: int) -> dict:
         return services.platform_run_fail(
             run_id=run_id, error_kind="transient", message="stopped at the soft time limit while storing results"
         )
+    except DATABASE_ERRORS as error:
+        # Before the catch-all: recording a failure needs the database too, and it is not the platform's.
+        raise retry_after_database_error(self, error) from None
     except Exception as error:  # noqa: BLE001  an error here must be a recorded result, not a broken chord
         logger.exception("run %s failed unexpectedly", run_id)
         return services.platform_run_fail(
@@ -93,6 +124,9 @@ def scrape_platform(self, run_id: int) -> dict:
         )
 
 
-@shared_task(name="pulse.finalize_search", pulse_queue="http")
-def finalize_search(search_id: str) -> dict:
-    return services.search_finalize(search_id=search_id)
+@shared_task(name="pulse.finalize_search", bind=True, pulse_queue="http")
+def finalize_search(self, search_id: str) -> dict:
+    try:
+        return services.search_finalize(search_id=search_id)
+    except DATABASE_ERRORS as error:
+        raise retry_after_database_error(self, error) from None

@@ -35,6 +35,7 @@ if ! redis_answers; then
 fi
 
 "$PYTHON" manage.py migrate --noinput -v 0
+"$PYTHON" manage.py setup_operations_tasks >/dev/null
 CREDENTIALS="$("$PYTHON" manage.py demo_setup)"
 
 FLOWER_FILE=var/flower-credentials

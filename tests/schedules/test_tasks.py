@@ -130,3 +130,25 @@ def test_when_a_task_of_the_run_raises_the_error_callback_runs_the_on_failure_sc
     follow_up = wait_until(lambda: Search.objects.filter(parent=search).first(), timeout=30,
                            what="the on_failure search started by the error callback", worker=worker)
     assert follow_up.scheduled_search == rescue
+
+
+def test_a_failed_search_with_the_alert_action_sends_an_alert_to_the_channels(worker):
+    import json
+
+    from pulse.alert_models import AlertChannel
+    from tests.support.receiver import start_receiver
+
+    receiver, server = start_receiver()
+    try:
+        AlertChannel.objects.create(name="ops", kind="webhook", target=receiver.url)
+        scheduled = make_schedule(name="SSM alert to channels", keywords=[keyword()], platforms=["test-crash"],
+                                  on_failure_action="alert")
+        search = services.schedule_run_now(scheduled_search=scheduled)
+        [request] = receiver.wait_for(1, timeout=60)
+    finally:
+        server.shutdown()
+        server.server_close()
+    body = json.loads(request.body)
+    assert (body["rule"], body["key"]) == ("scheduled_search_failed", str(scheduled.pk))
+    assert body["subject"] == "Scheduled search 'SSM alert to channels' failed"
+    assert finished(search.pk, worker).status == Search.Status.FAILED
