@@ -326,6 +326,7 @@ class PulsePeriodicTaskForm(BeatPeriodicTaskForm):
             validation.validate_pulse_periodic_task(
                 task=data.get("task"), args=json.loads(data.get("args") or "[]"),
                 kwargs=json.loads(data.get("kwargs") or "{}"), periodic_task_id=self.instance.pk,
+                name=data.get("name") or "",
             )
         except ValidationError as error:
             for field, messages_ in error.message_dict.items():

@@ -120,7 +120,7 @@ def clean_timezone(value) -> ZoneInfo:
         raise ValidationError({"timezone": [f"Unknown timezone {value!r}."]}) from None
 
 
-def validate_pulse_periodic_task(*, task: str, args, kwargs, periodic_task_id: int | None) -> None:
+def validate_pulse_periodic_task(*, task: str, args, kwargs, periodic_task_id: int | None, name: str = "") -> None:
     """Check a PeriodicTask row for one of Pulse's tasks, as edited in django-celery-beat's own admin.
 
     ``pulse.scheduled_search`` must carry exactly ``{"scheduled_search_id": <id of an existing
@@ -129,6 +129,17 @@ def validate_pulse_periodic_task(*, task: str, args, kwargs, periodic_task_id: i
     """
     from schedules.models import SCHEDULED_SEARCH_TASK, ScheduledSearch
 
+    linked = ScheduledSearch.objects.filter(periodic_task_id=periodic_task_id).first() if periodic_task_id else None
+    if linked is not None and task != SCHEDULED_SEARCH_TASK:
+        raise ValidationError(
+            {"task": [f"This periodic task runs the scheduled search {linked.name!r}; its task must stay "
+                      f"{SCHEDULED_SEARCH_TASK}. Delete the scheduled search instead if it is no longer wanted."]}
+        )
+    if linked is not None and name and name != linked.name:
+        raise ValidationError(
+            {"name": [f"This periodic task belongs to the scheduled search {linked.name!r}; rename it under "
+                      "Scheduled searches so both names stay the same."]}
+        )
     if task == SCHEDULED_SEARCH_TASK:
         if args:
             raise ValidationError({"args": ["pulse.scheduled_search takes no positional arguments; empty them ([])."]})

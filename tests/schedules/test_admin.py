@@ -244,3 +244,18 @@ def test_django_celery_beats_own_admin_checks_pulse_search_kwargs_and_accepts_go
                                        crontab=str(crontab.pk)))
     assert good.status_code == 302
     assert PeriodicTask.objects.filter(name="hand made", task="pulse.search").exists()
+
+
+def test_a_scheduled_searchs_own_periodic_task_may_be_retimed_in_beats_admin_but_not_renamed_or_repointed(analyst):
+    scheduled = make_schedule(name="linked")
+    task = scheduled.periodic_task
+    url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+    crontab = CrontabSchedule.objects.create(minute="30", hour="7")
+    fields = dict(name="linked", kwargs=json.dumps({"scheduled_search_id": scheduled.pk}), crontab=str(crontab.pk))
+    renamed = analyst.post(url, beat_form(**{**fields, "name": "other name"}))
+    assert "rename it under Scheduled searches" in " ".join(renamed.context["adminform"].form.errors["name"])
+    repointed = analyst.post(url, beat_form(**{**fields, "task": "pulse.ping"}))
+    assert "must stay pulse.scheduled_search" in " ".join(repointed.context["adminform"].form.errors["task"])
+    assert analyst.post(url, beat_form(**fields)).status_code == 302
+    task.refresh_from_db()
+    assert (task.crontab.minute, task.crontab.hour, task.task) == ("30", "7", "pulse.scheduled_search")
