@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from scraping import ratelimit, services
 from scraping.models import Mention, PlatformRun, Search
 from scraping.platforms.base import Scraper, TransientScraperError
-from scraping.platforms.registry import register
+from tests.support.scrapers import register
 from tests.support.scrapers import FLAKY_FAILURES, ITEMS_PER_KEYWORD
 
 pytestmark = pytest.mark.django_db
@@ -208,7 +208,6 @@ class CancelledWhileScrapingScraper(Scraper):
     """While this platform is being scraped, someone cancels the search; then the platform says 429."""
 
     name = "test-cancelled-while-scraping"
-    enabled = False
 
     def search(self, query):
         services.search_cancel(search=Search.objects.get(keywords=list(query.keywords)))
