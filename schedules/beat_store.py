@@ -166,7 +166,7 @@ def record_runs(records: list[RunRecord]) -> dict[int, dict]:
     """Record dispatches in one statement; returns the message fields of the rows that matched.
 
     Rows missing from the answer were deleted, disabled or already handled by another beat.
-    Must run inside a transaction (the caller sends the messages before committing).
+    The caller commits before sending anything, so a recorded run is never sent twice.
     """
     if not records:
         return {}

@@ -4,9 +4,9 @@ Run any number of ``celery -A pulse beat`` processes; they elect one leader in R
 leader dispatches (see ``schedules.beat_lock``). Every beat keeps a compact heap of all enabled
 ``PeriodicTask`` rows (``schedules.beat_heap``) and reads only the rows that changed since its
 last look, so an edit is live within a second and a standby can take over without reloading.
-The leader records each dispatch (``last_run_at``, one-off disable) in the database in the same
-transaction that sends the message, guarded by a compare-and-set, so a crash, a restart or a
-second leader never sends a slot twice. docs/SCHEDULER.md explains the design and the settings.
+The leader records each dispatch (``last_run_at``, one-off disable) in the database, guarded by
+a compare-and-set, and commits before sending, so a crash, a restart or a second leader never
+sends a slot twice. docs/SCHEDULER.md explains the design and the settings.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ logger = logging.getLogger(__name__)
 SCHEDULED_FOR_HEADER = "pulse_scheduled_for"
 # Rows committed this long after they were stamped (a slow transaction) are still picked up.
 CHANGE_OVERLAP = timedelta(seconds=10)
+# Rows re-read per change check while a reconcile pass runs.
+RECONCILE_SLICE = 2000
 # Schedule tables up to this many rows are re-read on every change (a few milliseconds).
 SMALL_SCHEDULE_TABLES = 5000
 # After losing a slot claim, look at the row again this much later.
@@ -120,7 +122,8 @@ class PulseScheduler(DatabaseScheduler):
         self.next_change_check = 0.0
         self.next_reconcile = 0.0
         self.standby_since = time.time()
-        self.loaded = False
+        self.reconcile_cursor: int | None = None
+        self.reconcile_repaired = 0
         self._claim_conflicts: dict[int, int | None] = {}
         super().__init__(*args, **kwargs)
         # The Service sleeps for what tick() returns; never longer than a change check.
@@ -138,7 +141,7 @@ class PulseScheduler(DatabaseScheduler):
         self.install_default_entries(None)
         self.update_from_dict(self.app.conf.beat_schedule)
         started = time.monotonic()
-        self.full_reconcile(cold=True)
+        self.load_everything()
         logger.info(
             "PulseScheduler: loaded %d enabled schedules in %.2fs", len(self.heap), time.monotonic() - started
         )
@@ -219,11 +222,12 @@ class PulseScheduler(DatabaseScheduler):
         return max(0.0, min(wake - time.time(), self.max_interval))
 
     def _refresh_from_database(self, now: float) -> None:
+        if now < self.next_change_check:
+            return
         try:
-            if now >= self.next_reconcile:
-                self.full_reconcile(cold=False)
-            elif now >= self.next_change_check:
-                self.pick_up_changes()
+            self.pick_up_changes()
+            if self.reconcile_cursor is not None or now >= self.next_reconcile:
+                self.reconcile_slice()
         except (DatabaseError, InterfaceError):
             logger.exception("PulseScheduler: database error while reading changes; keeping the schedule")
             close_old_connections()
@@ -257,46 +261,74 @@ class PulseScheduler(DatabaseScheduler):
 
     # --- loading --------------------------------------------------------------------------------
 
-    def full_reconcile(self, *, cold: bool) -> None:
-        """Rebuild the heap from every enabled row (cold start, then every few minutes).
-
-        Entries already in memory keep their due time when their row is unchanged, so a
-        reconcile never moves or repeats a slot; it only repairs what incremental reads missed
-        (schedule rows edited in place, changes hidden by very long transactions).
-        """
+    def load_everything(self) -> None:
+        """Cold start: read every enabled row once (``values_list``, server-side cursor)."""
         close_old_connections()
         self.last_change_stamp = self.Changes.last_change()
-        previous_table, self.schedule_table = self.schedule_table, beat_store.schedule_rows()
-        # Keep the spec objects of unchanged schedule rows: entries compare specs by identity.
-        self.specs = {
-            (kind, schedule_id): spec
-            for (kind, schedule_id), spec in self.specs.items()
-            if previous_table is not None
-            and getattr(previous_table, kind).get(schedule_id) == getattr(self.schedule_table, kind).get(schedule_id)
-        }
+        self.schedule_table = beat_store.schedule_rows()
+        self.specs = {}
         started = time.time()
         entries = []
         newest_change = None
-        previous = self.heap
         for row in beat_store.iterate_rows(self.enabled_models_qs()):
-            old = previous.get(row[ID])
-            entry = self._entry_from_row(row, runtime_change=not cold and old is None)
+            entry = self._entry_from_row(row, runtime_change=False)
             if entry is None:
                 continue
-            if old is not None and old.timing_equals(entry) and old.last_run_us == entry.last_run_us:
-                entry.due = old.due
-            else:
-                entry.due = self._first_due(entry)
+            entry.due = self._first_due(entry)
             entries.append(entry)
             if newest_change is None or row[DATE_CHANGED] > newest_change:
                 newest_change = row[DATE_CHANGED]
         self.heap.load(entries)
-        if self.change_watermark is None or (newest_change and newest_change > self.change_watermark):
-            self.change_watermark = newest_change or from_epoch(started)
-        self.loaded = True
+        self.change_watermark = newest_change or from_epoch(started)
         self.next_reconcile = time.time() + self.reconcile_interval
-        if not cold:
-            logger.info("PulseScheduler: reconciled %d schedules", len(entries))
+
+    def reconcile_slice(self) -> bool:
+        """Re-read the next ``RECONCILE_SLICE`` enabled rows by id; returns True when a pass ends.
+
+        A full pass runs every ``PULSE_BEAT_RECONCILE_SECONDS`` and repairs what incremental
+        reads can miss (a bulk update without ``PeriodicTasks.update_changed()``, a schedule row
+        edited in place, a clock behind by more than the overlap). It goes a slice per change
+        check, so even at 100k rows no pass stalls dispatching for more than a few milliseconds.
+        Entries whose row is unchanged keep their due time, so a reconcile never moves a slot.
+        """
+        if self.reconcile_cursor is None:
+            self.reconcile_cursor = 0
+            self._start_reconcile_pass()
+        cursor = self.reconcile_cursor
+        queryset = self.enabled_models_qs().filter(id__gt=cursor).order_by("id")[:RECONCILE_SLICE]
+        rows = list(beat_store.rows(queryset))
+        last_pass = len(rows) < RECONCILE_SLICE
+        upper = NEVER if last_pass else rows[-1][ID]
+        seen = {row[ID] for row in rows}
+        repaired = 0
+        for entry_id in [entry_id for entry_id in self.heap.entries if cursor < entry_id <= upper]:
+            if entry_id not in seen:
+                self.heap.remove(entry_id)
+                repaired += 1
+        for row in rows:
+            repaired += self._apply_row(row)
+        self.reconcile_repaired += repaired
+        if not last_pass:
+            self.reconcile_cursor = upper
+            return False
+        if self.reconcile_repaired:
+            logger.warning(
+                "PulseScheduler: reconcile repaired %d entries that change pick-up missed", self.reconcile_repaired
+            )
+        self.reconcile_cursor = None
+        self.next_reconcile = time.time() + self.reconcile_interval
+        return True
+
+    def _start_reconcile_pass(self) -> None:
+        self.reconcile_repaired = 0
+        previous_table, self.schedule_table = self.schedule_table, beat_store.schedule_rows()
+        # Keep the spec objects of unchanged schedule rows (entries compare specs by identity);
+        # entries on an edited row get a new spec and are re-timed by _apply_row.
+        self.specs = {
+            (kind, schedule_id): spec
+            for (kind, schedule_id), spec in self.specs.items()
+            if getattr(previous_table, kind).get(schedule_id) == getattr(self.schedule_table, kind).get(schedule_id)
+        }
 
     def pick_up_changes(self) -> int:
         """Apply rows changed since the last look; returns how many entries changed.
@@ -406,7 +438,7 @@ class PulseScheduler(DatabaseScheduler):
             for entry_id, last_run_at in beat_store.recent_last_runs(self.enabled_models_qs(), since=since):
                 entry = self.heap.get(entry_id)
                 last_run_us = to_microseconds(last_run_at)
-                if entry is not None and entry.last_run_us != last_run_us:
+                if entry is not None and last_run_us > (entry.last_run_us or -1):
                     entry.last_run_us = last_run_us
                     entry.baseline = last_run_at.timestamp()
                     self.heap.reschedule(entry, self._first_due(entry))
@@ -515,9 +547,10 @@ class PulseScheduler(DatabaseScheduler):
 
         1. Pop due entries and plan each (misfire policy decides which slots to send).
         2. Claim every slot in Redis (SET NX); a slot someone else holds is not sent.
-        3. In one transaction: record the runs (compare-and-set on last_run_at, one-off
-           disable), send the messages, undo the record of any that failed, commit.
-        4. Put each entry back in the heap at its next slot.
+        3. Record the runs in one statement and commit (compare-and-set on last_run_at,
+           one-off disable) — before sending, never after.
+        4. Send the messages of the rows that matched; undo the record of any send that failed.
+        5. Put each entry back in the heap at its next slot.
         """
         due_entries = list(self.heap.pop_due(now, limit=self.dispatch_batch))
         if not due_entries:
@@ -585,22 +618,22 @@ class PulseScheduler(DatabaseScheduler):
                 )
             )
 
-        outcomes: dict[int, tuple[list[float], bool]] = {}
         try:
+            # Committed before anything is sent: a crash after this point can lose a slot but
+            # never send one twice, and a one-off is disabled before its message exists.
             with transaction.atomic():
                 matched = beat_store.record_runs(records)
-                for record in records:
-                    message = matched.get(record.id)
-                    if message is not None:
-                        outcomes[record.id] = self._send_slots(message, claimed_by_id[record.id], record)
         except (DatabaseError, InterfaceError):
-            # The records rolled back. If nothing was sent, free the claims so the slots go out on
-            # retry; if something was, keep them: the claim is what stops a second send.
-            if not any(sent for sent, _ in outcomes.values()):
-                self.coordinator.unclaim_slots(claim_requests)
+            # Nothing was recorded or sent: free the claims so the slots go out on retry.
+            self.coordinator.unclaim_slots(claim_requests)
             for entry in due_entries:
                 self.heap.reschedule(entry, now + SEND_RETRY_SECONDS)
             raise
+        outcomes: dict[int, tuple[list[float], bool]] = {}
+        for record in records:
+            message = matched.get(record.id)
+            if message is not None:
+                outcomes[record.id] = self._send_slots(message, claimed_by_id[record.id], record)
 
         for entry, plan in plans:
             if entry in conflicts:
@@ -626,13 +659,19 @@ class PulseScheduler(DatabaseScheduler):
                 logger.exception("PulseScheduler: could not send %s; retrying shortly", message["name"])
                 unsent = slots[len(sent) :]
                 self.coordinator.unclaim_slots([(record.id, unsent_slot) for unsent_slot in unsent])
-                beat_store.restore_run(
-                    id=record.id,
-                    expected=from_epoch(sent[-1]) if sent else record.expected,
-                    consumed=record.consumed,
-                    unsent=len(unsent),
-                    enable=record.disable and not sent,
-                )
+                try:
+                    beat_store.restore_run(
+                        id=record.id,
+                        expected=from_epoch(sent[-1]) if sent else record.expected,
+                        consumed=record.consumed,
+                        unsent=len(unsent),
+                        enable=record.disable and not sent,
+                    )
+                except (DatabaseError, InterfaceError):
+                    # The slot stays recorded as sent: lost rather than risk sending it twice.
+                    logger.exception("PulseScheduler: could not undo the record of %s; slot lost", message["name"])
+                    close_old_connections()
+                    return slots, False
                 return sent, True
             sent.append(slot)
         return sent, False

@@ -9,7 +9,7 @@ import base64
 import json
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -219,3 +219,52 @@ def test_schedules_without_a_scheduled_search_use_the_default_grace_and_coalesce
     task.refresh_from_db()
     assert message["headers"][SCHEDULED_FOR_HEADER] == task.last_run_at.isoformat()
     assert task.last_run_at > timezone.now() - timedelta(seconds=60)
+
+
+def run_reconcile_pass(scheduler: PulseScheduler) -> None:
+    scheduler.reconcile_cursor = None
+    while not scheduler.reconcile_slice():
+        pass
+
+
+def test_a_reconcile_pass_repairs_a_bulk_update_nobody_announced(transactional_db, celery_app, broker, queue):
+    kept = periodic("kept", queue)
+    disabled = periodic("silently disabled", queue)
+    retimed = periodic("silently retimed", queue, interval=every(3600))
+    five_seconds = every(5)  # made now: saving a schedule row moves PeriodicTasks.last_update
+    scheduler = make_scheduler(celery_app)
+    kept_due = scheduler.heap.get(kept.id).due
+    # Bulk updates skip save(), so neither date_changed nor PeriodicTasks.last_update move.
+    PeriodicTask.objects.filter(pk=disabled.pk).update(enabled=False)
+    PeriodicTask.objects.filter(pk=retimed.pk).update(interval=five_seconds)
+    assert scheduler.pick_up_changes() == 0
+    run_reconcile_pass(scheduler)
+    assert disabled.id not in scheduler.heap
+    assert scheduler.heap.get(retimed.id).due <= time.time() + 6
+    assert scheduler.heap.get(kept.id).due == kept_due
+
+
+def test_a_reconcile_pass_goes_a_slice_at_a_time(transactional_db, celery_app, broker, queue, monkeypatch):
+    from schedules import scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "RECONCILE_SLICE", 3)
+    tasks = [periodic(f"sliced {index}", queue) for index in range(7)]
+    scheduler = make_scheduler(celery_app)
+    PeriodicTask.objects.filter(pk=tasks[-1].pk).delete()
+    scheduler.reconcile_cursor = None
+    passes = 1
+    while not scheduler.reconcile_slice():
+        passes += 1
+    assert passes == 3  # 7 rows (6 plus backend_cleanup) in slices of 3
+    assert tasks[-1].id not in scheduler.heap and tasks[0].id in scheduler.heap
+
+
+def test_the_scheduler_times_a_london_crontab_across_the_autumn_change(transactional_db, celery_app, broker, queue):
+    from django_celery_beat.models import CrontabSchedule
+
+    daily = CrontabSchedule.objects.create(minute="30", hour="1", timezone="Europe/London")
+    task = periodic("london", queue, interval=None, crontab=daily)
+    backdate(task, last_run_at=datetime(2026, 10, 25, 0, 30, tzinfo=UTC))  # 01:30 BST, the first 01:30
+    scheduler = make_scheduler(celery_app)
+    # The repeated 01:30 (GMT) an hour later is skipped: next is the following night.
+    assert scheduler.heap.get(task.id).due == datetime(2026, 10, 26, 1, 30, tzinfo=UTC).timestamp()
