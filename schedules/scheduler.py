@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
 
 import redis
 from celery.beat import ScheduleEntry
@@ -63,7 +62,7 @@ logger = logging.getLogger(__name__)
 
 SCHEDULED_FOR_HEADER = "pulse_scheduled_for"
 # Rows committed this long after they were stamped (a slow transaction) are still picked up.
-CHANGE_OVERLAP = timedelta(seconds=10)
+CHANGE_OVERLAP_SECONDS = 10.0
 # Rows re-read per change check while a reconcile pass runs.
 RECONCILE_SLICE = 2000
 # Schedule tables up to this many rows are re-read on every change (a few milliseconds).
@@ -118,7 +117,7 @@ class PulseScheduler(DatabaseScheduler):
         self.schedule_table: beat_store.ScheduleRows | None = None
         self.coordinator: BeatCoordinator | None = None
         self.last_change_stamp = None
-        self.change_watermark: datetime | None = None
+        self.change_watermark: float | None = None
         self.next_change_check = 0.0
         self.next_reconcile = 0.0
         self.standby_since = time.time()
@@ -279,7 +278,7 @@ class PulseScheduler(DatabaseScheduler):
             if newest_change is None or row[DATE_CHANGED] > newest_change:
                 newest_change = row[DATE_CHANGED]
         self.heap.load(entries)
-        self.change_watermark = newest_change or from_epoch(started)
+        self.change_watermark = newest_change or started
         self.next_reconcile = time.time() + self.reconcile_interval
 
     def reconcile_slice(self) -> bool:
@@ -346,7 +345,7 @@ class PulseScheduler(DatabaseScheduler):
         if not self.schedule_changed():
             return 0
         changed = 0
-        since = self.change_watermark - CHANGE_OVERLAP if self.change_watermark else from_epoch(0)
+        since = self.change_watermark - CHANGE_OVERLAP_SECONDS if self.change_watermark else 0.0
         rows = beat_store.changed_rows(since=since)
         missing: dict[str, set[int]] = {}
         for row in rows:
@@ -394,7 +393,7 @@ class PulseScheduler(DatabaseScheduler):
             return True
         if old is not None and not old.timing_equals(entry):
             # A new timing starts from the edit: slots the old timing "missed" are no surprise run.
-            entry.baseline = max(entry.baseline, row[DATE_CHANGED].timestamp())
+            entry.baseline = max(entry.baseline, row[DATE_CHANGED])
         entry.due = self._first_due(entry)
         self.heap.put(entry)
         return True
@@ -434,13 +433,12 @@ class PulseScheduler(DatabaseScheduler):
     def _catch_up_with_previous_leader(self) -> None:
         """On taking over, read the runs the previous leader recorded while this beat stood by."""
         try:
-            since = from_epoch(self.standby_since - 60)
-            for entry_id, last_run_at in beat_store.recent_last_runs(self.enabled_models_qs(), since=since):
+            since = self.standby_since - 60
+            for entry_id, last_run_us in beat_store.recent_last_runs(self.enabled_models_qs(), since=since):
                 entry = self.heap.get(entry_id)
-                last_run_us = to_microseconds(last_run_at)
                 if entry is not None and last_run_us > (entry.last_run_us or -1):
                     entry.last_run_us = last_run_us
-                    entry.baseline = last_run_at.timestamp()
+                    entry.baseline = last_run_us / 1e6
                     self.heap.reschedule(entry, self._first_due(entry))
         except (DatabaseError, InterfaceError):
             # The compare-and-set in record_runs still stops any double dispatch.
@@ -503,28 +501,29 @@ class PulseScheduler(DatabaseScheduler):
         spec = self._spec_for(row)
         if spec is None:
             return None
-        last_run_at = row[LAST_RUN_AT]
-        changed_at = row[DATE_CHANGED].timestamp()
+        last_run_us = row[LAST_RUN_AT]
+        last_run_at = last_run_us / 1e6 if last_run_us is not None else None
+        changed_at = row[DATE_CHANGED]
         if isinstance(spec, ClockedSpec):
             # A clocked one-off runs at its time unless it already ran, whenever it was created.
-            baseline = last_run_at.timestamp() if last_run_at is not None else -NEVER
+            baseline = last_run_at if last_run_at is not None else -NEVER
         elif last_run_at is None:
             baseline = changed_at
         elif runtime_change:
             # Appeared while beat runs yet carries an old last_run_at: re-enabled by a bulk
             # update (save() would have cleared it). Count from now, not from before the pause.
-            baseline = max(last_run_at.timestamp(), changed_at, time.time())
+            baseline = max(last_run_at, changed_at, time.time())
         else:
-            baseline = last_run_at.timestamp()
+            baseline = last_run_at
         policy = row[MISFIRE_POLICY] if row[MISFIRE_POLICY] in MISFIRE_POLICIES else MISFIRE_COALESCE
         grace = row[MISFIRE_GRACE] if row[MISFIRE_GRACE] is not None else self.default_grace
         return CompactEntry(
             id=row[ID],
             spec=spec,
-            last_run_us=to_microseconds(last_run_at),
+            last_run_us=last_run_us,
             baseline=baseline,
-            start_time=row[START_TIME].timestamp() if row[START_TIME] else None,
-            expires=row[EXPIRES].timestamp() if row[EXPIRES] else None,
+            start_time=row[START_TIME],
+            expires=row[EXPIRES],
             one_off=bool(row[ONE_OFF]),
             policy=policy,
             grace=float(grace),
