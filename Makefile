@@ -34,7 +34,7 @@ check-services: install
 test: check-services
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) -m pytest $(PYTEST_ARGS)
 
-# Stock DatabaseScheduler vs PulseScheduler on the same PostgreSQL and Redis; about 12 minutes.
+# Stock DatabaseScheduler vs PulseScheduler on the same PostgreSQL and Redis; about 11 minutes.
 bench-scheduler: check-services
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) tests/bench/bench_scheduler.py $(BENCH_ARGS)
 

@@ -124,6 +124,9 @@ class PulseScheduler(DatabaseScheduler):
         self.reconcile_cursor: int | None = None
         self.reconcile_repaired = 0
         self._claim_conflicts: dict[int, int | None] = {}
+        # Enabled rows whose schedule cannot be used (logged once); counted so the deletion
+        # check in pick_up_changes still balances.
+        self.unusable_ids: set[int] = set()
         super().__init__(*args, **kwargs)
         # The Service sleeps for what tick() returns; never longer than a change check.
         self.max_interval = min(self.max_interval, self.change_check_interval)
@@ -269,9 +272,11 @@ class PulseScheduler(DatabaseScheduler):
         started = time.time()
         entries = []
         newest_change = None
+        self.unusable_ids = set()
         for row in beat_store.iterate_rows(self.enabled_models_qs()):
             entry = self._entry_from_row(row, runtime_change=False)
             if entry is None:
+                self.unusable_ids.add(row[ID])
                 continue
             entry.due = self._first_due(entry)
             entries.append(entry)
@@ -304,6 +309,7 @@ class PulseScheduler(DatabaseScheduler):
             if entry_id not in seen:
                 self.heap.remove(entry_id)
                 repaired += 1
+        self.unusable_ids -= {entry_id for entry_id in self.unusable_ids if cursor < entry_id <= upper} - seen
         for row in rows:
             repaired += self._apply_row(row)
         self.reconcile_repaired += repaired
@@ -363,7 +369,7 @@ class PulseScheduler(DatabaseScheduler):
             if row[DATE_CHANGED] > self.change_watermark:
                 self.change_watermark = row[DATE_CHANGED]
         enabled = self.enabled_models_qs()
-        if beat_store.enabled_count(enabled) != len(self.heap):
+        if beat_store.enabled_count(enabled) != len(self.heap) + len(self.unusable_ids):
             changed += self._reconcile_ids(beat_store.enabled_ids(enabled))
         if changed == 0 or self._schedule_row_count() <= SMALL_SCHEDULE_TABLES:
             changed += self._reload_schedule_rows()
@@ -382,16 +388,19 @@ class PulseScheduler(DatabaseScheduler):
         """Bring one row's entry up to date; returns whether the heap changed."""
         old = self.heap.get(row[ID])
         if not row[ENABLED]:
+            self.unusable_ids.discard(row[ID])
             return self.heap.remove(row[ID]) is not None
         entry = self._entry_from_row(row, runtime_change=old is None)
         if entry is None:
+            self.unusable_ids.add(row[ID])
             return self.heap.remove(row[ID]) is not None
+        self.unusable_ids.discard(row[ID])
         if old is not None and old.timing_equals(entry) and old.last_run_us == entry.last_run_us:
             if old.policy == entry.policy and old.grace == entry.grace:
                 return False
             old.policy, old.grace = entry.policy, entry.grace
             return True
-        if old is not None and not old.timing_equals(entry):
+        if old is not None and not old.timing_equals(entry) and not isinstance(entry.spec, ClockedSpec):
             # A new timing starts from the edit: slots the old timing "missed" are no surprise run.
             entry.baseline = max(entry.baseline, row[DATE_CHANGED])
         entry.due = self._first_due(entry)
@@ -399,9 +408,10 @@ class PulseScheduler(DatabaseScheduler):
         return True
 
     def _reconcile_ids(self, ids: set[int]) -> int:
-        known = self.heap.ids()
+        known = self.heap.ids() | self.unusable_ids
         changed = 0
         for missing in known - ids:
+            self.unusable_ids.discard(missing)
             self.heap.remove(missing)
             changed += 1
         added = ids - known

@@ -268,3 +268,24 @@ def test_the_scheduler_times_a_london_crontab_across_the_autumn_change(transacti
     scheduler = make_scheduler(celery_app)
     # The repeated 01:30 (GMT) an hour later is skipped: next is the following night.
     assert scheduler.heap.get(task.id).due == datetime(2026, 10, 26, 1, 30, tzinfo=UTC).timestamp()
+
+
+def test_a_row_with_an_unusable_schedule_is_logged_and_does_not_stop_the_others(
+    transactional_db, celery_app, broker, queue, caplog
+):
+    from django_celery_beat.models import CrontabSchedule
+
+    broken = CrontabSchedule.objects.create(minute="61", hour="*")  # created without validation
+    bad = periodic("bad cron", queue, interval=None, crontab=broken)
+    good = periodic("good", queue)
+    backdate(good, last_run_at=timezone.now() - timedelta(seconds=61))
+    scheduler = make_scheduler(celery_app)
+    assert "unusable schedule" in caplog.text and "61" in caplog.text
+    assert bad.id not in scheduler.heap and bad.id in scheduler.unusable_ids
+    scheduler.tick()
+    assert [message["args"] for message in sent_messages(broker, queue)] == [["good"]]
+    # The broken row is counted, so an unrelated edit does not trigger an id-set comparison.
+    good.description = "edited"
+    good.save()
+    scheduler.pick_up_changes()
+    assert bad.id in scheduler.unusable_ids
