@@ -106,7 +106,12 @@ class EpochMicroseconds(Func):
     output_field = BigIntegerField()
 
 
-TIME_COLUMNS = {START_TIME: EpochSeconds, EXPIRES: EpochSeconds, LAST_RUN_AT: EpochMicroseconds, DATE_CHANGED: EpochSeconds}
+TIME_COLUMNS = {
+    START_TIME: EpochSeconds,
+    EXPIRES: EpochSeconds,
+    LAST_RUN_AT: EpochMicroseconds,
+    DATE_CHANGED: EpochSeconds,
+}
 
 
 def rows(queryset: QuerySet) -> Iterable[tuple]:
@@ -116,7 +121,9 @@ def rows(queryset: QuerySet) -> Iterable[tuple]:
     ``last_run_at`` is whole epoch microseconds (or None).
     """
     if connection.vendor == "postgresql":
-        annotations = {f"_{ROW_FIELDS[index]}": epoch(ROW_FIELDS[index]) for index, epoch in TIME_COLUMNS.items()}
+        annotations = {
+            f"_{ROW_FIELDS[index]}": epoch(ROW_FIELDS[index]) for index, epoch in TIME_COLUMNS.items()
+        }
         fields = [f"_{name}" if index in TIME_COLUMNS else name for index, name in enumerate(ROW_FIELDS)]
         return queryset.annotate(**annotations).values_list(*fields)
     return (_numeric_times(row) for row in queryset.values_list(*ROW_FIELDS))
@@ -221,7 +228,8 @@ def record_runs(records: list[RunRecord]) -> dict[int, dict]:
 
 def _record_runs_postgresql(records: list[RunRecord]) -> dict[int, dict]:
     table = connection.ops.quote_name(PeriodicTask._meta.db_table)
-    values = ", ".join(["(%s::bigint, %s::timestamptz, %s::timestamptz, %s::integer, %s::boolean)"] * len(records))
+    row = "(%s::bigint, %s::timestamptz, %s::timestamptz, %s::integer, %s::boolean)"
+    values = ", ".join([row] * len(records))
     params: list = []
     for record in records:
         params.extend([record.id, record.expected, record.consumed, record.sent, record.disable])

@@ -63,6 +63,13 @@ logger = logging.getLogger(__name__)
 SCHEDULED_FOR_HEADER = "pulse_scheduled_for"
 # Rows committed this long after they were stamped (a slow transaction) are still picked up.
 CHANGE_OVERLAP_SECONDS = 10.0
+# The schedule kinds and the PeriodicTask row columns that point at them.
+SCHEDULE_COLUMNS = (
+    ("interval", INTERVAL_ID),
+    ("crontab", CRONTAB_ID),
+    ("solar", SOLAR_ID),
+    ("clocked", CLOCKED_ID),
+)
 # Rows re-read per change check while a reconcile pass runs.
 RECONCILE_SLICE = 2000
 # Schedule tables up to this many rows are re-read on every change (a few milliseconds).
@@ -318,7 +325,8 @@ class PulseScheduler(DatabaseScheduler):
             return False
         if self.reconcile_repaired:
             logger.warning(
-                "PulseScheduler: reconcile repaired %d entries that change pick-up missed", self.reconcile_repaired
+                "PulseScheduler: reconcile repaired %d entries that change pick-up missed",
+                self.reconcile_repaired,
             )
         self.reconcile_cursor = None
         self.next_reconcile = time.time() + self.reconcile_interval
@@ -329,10 +337,11 @@ class PulseScheduler(DatabaseScheduler):
         previous_table, self.schedule_table = self.schedule_table, beat_store.schedule_rows()
         # Keep the spec objects of unchanged schedule rows (entries compare specs by identity);
         # entries on an edited row get a new spec and are re-timed by _apply_row.
+        fresh_table = self.schedule_table
         self.specs = {
             (kind, schedule_id): spec
             for (kind, schedule_id), spec in self.specs.items()
-            if getattr(previous_table, kind).get(schedule_id) == getattr(self.schedule_table, kind).get(schedule_id)
+            if getattr(previous_table, kind).get(schedule_id) == getattr(fresh_table, kind).get(schedule_id)
         }
 
     def pick_up_changes(self) -> int:
@@ -382,7 +391,7 @@ class PulseScheduler(DatabaseScheduler):
         return len(table.interval) + len(table.crontab) + len(table.solar) + len(table.clocked)
 
     def _schedule_columns(self):
-        return (("interval", INTERVAL_ID), ("crontab", CRONTAB_ID), ("solar", SOLAR_ID), ("clocked", CLOCKED_ID))
+        return SCHEDULE_COLUMNS
 
     def _apply_row(self, row: tuple) -> bool:
         """Bring one row's entry up to date; returns whether the heap changed."""
@@ -429,7 +438,9 @@ class PulseScheduler(DatabaseScheduler):
         stale_keys = set()
         for kind in ("interval", "crontab", "solar", "clocked"):
             before, after = getattr(old, kind), getattr(fresh, kind)
-            stale_keys |= {(kind, key) for key in set(before) | set(after) if before.get(key) != after.get(key)}
+            stale_keys |= {
+                (kind, key) for key in set(before) | set(after) if before.get(key) != after.get(key)
+            }
         stale_specs = {id(self.specs.pop(key, None)) for key in stale_keys}
         affected = [entry.id for entry in self.heap.entries.values() if id(entry.spec) in stale_specs]
         for row in beat_store.rows_by_id(affected):
@@ -678,7 +689,9 @@ class PulseScheduler(DatabaseScheduler):
                     )
                 except (DatabaseError, InterfaceError):
                     # The slot stays recorded as sent: lost rather than risk sending it twice.
-                    logger.exception("PulseScheduler: could not undo the record of %s; slot lost", message["name"])
+                    logger.exception(
+                        "PulseScheduler: could not undo the record of %s; slot lost", message["name"]
+                    )
                     close_old_connections()
                     return slots, False
                 return sent, True

@@ -238,7 +238,9 @@ def wait_until_beat_ticks(kind: str, client, arrivals: Arrivals, timeout: float 
         if arrivals.arrivals_of(name):
             return
         time.sleep(0.1)
-    raise SystemExit(f"{kind} beat did not dispatch a due-now probe within {timeout}s; see /tmp/bench-scheduler-{kind}.log")
+    raise SystemExit(
+        f"{kind} beat did not dispatch a due-now probe within {timeout}s; see /tmp/bench-scheduler-{kind}.log"
+    )
 
 
 def create_due_now(name: str) -> float:

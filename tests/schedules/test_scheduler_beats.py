@@ -196,9 +196,11 @@ def test_resuming_a_paused_schedule_fires_no_surprise_catch_up_run(beats, redis_
     resumed_at = time.time()
     task.enabled = True
     task.save()
-    wait_until(lambda: redis_client.llen(f"tests:{key}") > before, timeout=20, what="the first run after resuming")
+    wait_until(
+        lambda: redis_client.llen(f"tests:{key}") > before, timeout=20, what="the first run after resuming"
+    )
     first_after = recorded_slots(redis_client, key)[before].timestamp()
-    assert first_after >= resumed_at + 2.5, "resuming released a catch-up run instead of waiting a full interval"
+    assert first_after >= resumed_at + 2.5, "resuming released a catch-up run, not a full interval later"
 
     # Pause and resume with bulk updates, which keep the old last_run_at.
     PeriodicTask.objects.filter(pk=task.pk).update(enabled=False)
@@ -208,7 +210,9 @@ def test_resuming_a_paused_schedule_fires_no_surprise_catch_up_run(beats, redis_
     resumed_at = time.time()
     PeriodicTask.objects.filter(pk=task.pk).update(enabled=True)
     PeriodicTasks.update_changed()
-    wait_until(lambda: redis_client.llen(f"tests:{key}") > before, timeout=20, what="the first run after resuming")
+    wait_until(
+        lambda: redis_client.llen(f"tests:{key}") > before, timeout=20, what="the first run after resuming"
+    )
     first_after = recorded_slots(redis_client, key)[before].timestamp()
     assert first_after >= resumed_at + 2.5, "a bulk resume released a catch-up run"
 
@@ -225,7 +229,11 @@ def test_a_clocked_one_off_runs_once_across_a_kill_and_restart(beats, redis_clie
     restarted = beats.start()
     restarted.wait_for_log("is now the leader", timeout=20)
     heartbeat = float(redis_client.get(HEARTBEAT_KEY))
-    wait_until(lambda: float(redis_client.get(HEARTBEAT_KEY)) > heartbeat + 2, timeout=20, what="two seconds of ticks")
+    wait_until(
+        lambda: float(redis_client.get(HEARTBEAT_KEY)) > heartbeat + 2,
+        timeout=20,
+        what="two seconds of ticks",
+    )
     assert redis_client.llen(f"tests:{key}") == 1
     task.refresh_from_db()
     assert task.enabled is False and task.total_run_count == 1

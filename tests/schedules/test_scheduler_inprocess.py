@@ -59,7 +59,9 @@ def every(seconds: int) -> IntervalSchedule:
 
 def periodic(name: str, queue: str, **fields) -> PeriodicTask:
     fields.setdefault("interval", every(60))
-    return PeriodicTask.objects.create(name=name, task="tests.record", args=json.dumps([name]), queue=queue, **fields)
+    return PeriodicTask.objects.create(
+        name=name, task="tests.record", args=json.dumps([name]), queue=queue, **fields
+    )
 
 
 def backdate(task: PeriodicTask, **fields) -> None:
@@ -67,7 +69,9 @@ def backdate(task: PeriodicTask, **fields) -> None:
     PeriodicTask.objects.filter(pk=task.pk).update(**fields)
 
 
-def test_due_schedules_are_recorded_and_sent_with_their_slot_in_a_header(transactional_db, celery_app, broker, queue):
+def test_due_schedules_are_recorded_and_sent_with_their_slot_in_a_header(
+    transactional_db, celery_app, broker, queue
+):
     task = periodic("due", queue)
     slot_before = timezone.now() - timedelta(seconds=65)
     backdate(task, last_run_at=slot_before)
@@ -181,7 +185,9 @@ def test_resuming_through_save_counts_from_the_resume_time(transactional_db, cel
     assert scheduler.heap.get(task.id).due >= time.time() + 25
 
 
-def test_resuming_through_a_bulk_update_does_not_release_a_catch_up_run(transactional_db, celery_app, broker, queue):
+def test_resuming_through_a_bulk_update_does_not_release_a_catch_up_run(
+    transactional_db, celery_app, broker, queue
+):
     task = periodic("bulk paused", queue, interval=every(30))
     backdate(task, last_run_at=timezone.now() - timedelta(hours=1), enabled=False)
     PeriodicTasks.update_changed()
@@ -195,7 +201,9 @@ def test_resuming_through_a_bulk_update_does_not_release_a_catch_up_run(transact
     assert scheduler.heap.get(task.id).due >= time.time() + 25
 
 
-def test_a_schedule_row_edited_in_place_re_times_the_tasks_that_use_it(transactional_db, celery_app, broker, queue):
+def test_a_schedule_row_edited_in_place_re_times_the_tasks_that_use_it(
+    transactional_db, celery_app, broker, queue
+):
     shared = IntervalSchedule.objects.create(every=3600, period=IntervalSchedule.SECONDS)
     users = [periodic(f"shared {index}", queue, interval=shared) for index in range(3)]
     scheduler = make_scheduler(celery_app)
@@ -259,7 +267,9 @@ def test_a_reconcile_pass_goes_a_slice_at_a_time(transactional_db, celery_app, b
     assert tasks[-1].id not in scheduler.heap and tasks[0].id in scheduler.heap
 
 
-def test_the_scheduler_times_a_london_crontab_across_the_autumn_change(transactional_db, celery_app, broker, queue):
+def test_the_scheduler_times_a_london_crontab_across_the_autumn_change(
+    transactional_db, celery_app, broker, queue
+):
     from django_celery_beat.models import CrontabSchedule
 
     daily = CrontabSchedule.objects.create(minute="30", hour="1", timezone="Europe/London")
