@@ -22,7 +22,7 @@ from django_celery_beat.models import (
     PeriodicTasks,
 )
 
-from schedules.beat_lock import HEARTBEAT_KEY, LEADER_KEY
+from schedules.beat_lock import HEARTBEAT_KEY, LEADER_KEY, heartbeat_age, leader_info
 from schedules.models import ScheduledSearch
 from tests.support.processes import ManagedProcess, celery_command
 
@@ -126,6 +126,9 @@ def test_a_standby_takes_over_within_fifteen_seconds_after_the_leader_is_killed(
     standby = beats.start(**ttl)
     wait_until(lambda: redis_client.llen(f"tests:{key}") >= 2, timeout=20, what="the leader's first runs")
     assert "is now the leader" not in standby.log()
+    # What /readyz and the stall alert read: who leads, and when it last ticked.
+    assert leader_info(redis_client)["pid"] == leader.pid
+    assert heartbeat_age(redis_client) < 3
     leader.signal_group(signal.SIGKILL)
     killed_at = time.time()
     wait_until(
@@ -136,6 +139,7 @@ def test_a_standby_takes_over_within_fifteen_seconds_after_the_leader_is_killed(
     took_over_after = time.time() - killed_at
     assert took_over_after <= 15, f"the standby needed {took_over_after:.1f}s"
     assert "is now the leader" in standby.log()
+    assert leader_info(redis_client)["pid"] == standby.pid
     standby.stop()
     slots = wait_for_worker_to_catch_up(redis_client, key, task)
     assert len(slots) == len(set(slots)), f"a slot was sent twice: {slots}"
