@@ -131,11 +131,36 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     worker.stop()
 
 
+def wait_until_worker_is_idle(worker: ManagedProcess, *, timeout: float = 20.0) -> None:
+    """Drop queued messages and wait until the worker runs nothing.
+
+    Work a test left behind (a retry, a beat-sent search) must neither run against the next test's
+    data nor hold table locks while pytest-django truncates the tables: TRUNCATE waiting on a
+    running task's transaction is how a deadlock at teardown happens.
+    """
+    import time
+
+    from pulse.celery import app
+
+    with app.connection_for_write() as connection:
+        for queue in settings.PULSE_QUEUES:
+            connection.default_channel.queue_purge(queue)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = app.control.inspect(destination=[worker.node_name], timeout=1)
+        active, reserved = replies.active() or {}, replies.reserved() or {}
+        if not any(active.values()) and not any(reserved.values()):
+            return
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def worker(celery_worker_process, transactional_db):
     if not celery_worker_process.is_running():
         pytest.fail(f"the session worker died:\n{celery_worker_process.log_tail()}")
-    return celery_worker_process
+    yield celery_worker_process
+    if celery_worker_process.is_running():
+        wait_until_worker_is_idle(celery_worker_process)
 
 
 @pytest.fixture
@@ -150,3 +175,42 @@ def _no_leaked_env(monkeypatch):
     yield
     for key in [key for key in os.environ if key.startswith("PULSE_TEST_")]:
         monkeypatch.delenv(key, raising=False)
+
+
+# --- Platform simulator ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def simulator():
+    """A real ``manage.py simulate_platforms --port 0`` for the whole session; yields its base URL.
+
+    The URL goes into ``settings.PULSE_SIMULATOR_URL`` (this process) and the environment, so
+    every worker or beat started afterwards points at the simulator too. Request ``simulator``
+    before ``worker`` in a test's arguments so the session worker inherits it.
+    """
+    import re
+
+    from tests.support.processes import python_command
+
+    process = ManagedProcess(
+        "simulator", python_command("manage.py", "simulate_platforms", "--port", "0"), env={"PYTHONUNBUFFERED": "1"}
+    ).start()
+    found = process.wait_for(
+        lambda: re.search(r"listening on (http://\S+)", process.log()), timeout=30, what="the simulator URL"
+    )
+    url = found.group(1)
+    previous_setting = settings.PULSE_SIMULATOR_URL
+    previous_env = os.environ.get("PULSE_SIMULATOR_URL")
+    settings.PULSE_SIMULATOR_URL = url
+    os.environ["PULSE_SIMULATOR_URL"] = url
+    yield url
+    settings.PULSE_SIMULATOR_URL = previous_setting
+    if previous_env is None:
+        os.environ.pop("PULSE_SIMULATOR_URL", None)
+    else:
+        os.environ["PULSE_SIMULATOR_URL"] = previous_env
+    process.stop()
+
+
+@pytest.fixture
+def unique_keyword():
+    """A keyword no other test uses, for failure modes counted per key in the simulator."""
+    return f"kw{uuid.uuid4().hex[:8]}"

@@ -83,3 +83,15 @@ class Scraper:
 
     def search(self, query: Query) -> Sequence[ScrapedItem]:
         raise NotImplementedError(f"{type(self).__name__} must implement search(query)")
+
+
+class ScrapeResult(list):
+    """The items of one search, plus warnings about parts that failed while others worked.
+
+    A plain list of ``ScrapedItem`` to every caller; ``warnings`` says, for example, that one of
+    five news feeds was malformed, so the run can record it without failing.
+    """
+
+    def __init__(self, items=(), warnings=()):
+        super().__init__(items)
+        self.warnings: list[str] = list(warnings)

@@ -1,0 +1,498 @@
+"""The browser pool: one Chromium per worker child process, driven from one dedicated thread.
+
+Why a thread: Playwright's sync API keeps an asyncio loop marked as running on the thread that
+started it, for as long as Playwright lives. Django's ORM refuses to run on such a thread
+(``SynchronousOnlyOperation``). So the browser lives on its own thread, scrapers hand it a
+function (``run_in_browser(work)``), and only plain data comes back to the task's thread, where
+the pipeline then uses the ORM.
+
+Life cycle:
+
+1. Nothing starts at import or in the prefork parent. The first ``run_in_browser`` in a process
+   starts Playwright and Chromium (``worker_process_init`` only resets state and reaps orphans).
+2. Every call gets a fresh browser context (cookies, storage) that is closed in ``finally``.
+3. After ``PULSE_BROWSER_RECYCLE_PAGES`` pages the browser is closed and relaunched, which bounds
+   the memory a long-lived Chromium accumulates.
+4. The Chromium (and Playwright driver) process ids are written to a file under
+   ``PULSE_BROWSER_PID_DIR`` named after the owning process. When a child is killed by the hard
+   time limit, the next pool start in any process reaps the processes recorded by owners that are
+   gone — and only those, checked by pid *and* start time, so nobody else's Chromium is touched.
+5. ``worker_process_shutdown`` (and ``atexit``) close the browser and remove the file.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+import queue
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import suppress
+from pathlib import Path
+from typing import Any, TypeVar
+
+from celery import signals
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from scraping.platforms.base import ScraperError, TransientScraperError
+from scraping.platforms.ssrf import BlockedURLError, check_url
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SYSTEM_CHROMIUM = "/usr/bin/chromium"
+# How long a task waits, after it was interrupted (soft time limit), for the browser thread to
+# finish its current step and close the context before the browser is killed outright.
+CANCEL_GRACE_SECONDS = 5.0
+
+
+# --- /proc helpers ------------------------------------------------------------------------------
+def process_start_time(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot (field 22 of /proc/pid/stat), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] == "Z":  # a zombie is as good as gone
+        return None
+    return int(fields[19])
+
+
+def process_parent(pid: int) -> int | None:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError, ValueError):
+        return None
+
+
+def child_pids(parent: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and process_parent(int(entry)) == parent:
+            children.append(int(entry))
+    return children
+
+
+def process_group_members(pgid: int) -> list[int]:
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.getpgid(int(entry)) == pgid and process_start_time(int(entry)) is not None:
+                members.append(int(entry))
+        except (ProcessLookupError, PermissionError):
+            continue
+    return members
+
+
+def alive(pid: int, start_time: int | None) -> bool:
+    return start_time is not None and process_start_time(pid) == start_time
+
+
+# --- locating Chromium --------------------------------------------------------------------------
+def find_chromium(playwright=None) -> str:
+    """``PULSE_CHROMIUM_PATH``, else Playwright's own Chromium, else Debian's /usr/bin/chromium."""
+    configured = settings.PULSE_CHROMIUM_PATH
+    if configured:
+        if not os.access(configured, os.X_OK):
+            raise ImproperlyConfigured(
+                f"PULSE_CHROMIUM_PATH={configured!r} is not an executable file. Point it at a Chromium "
+                "binary, or unset it to use Playwright's Chromium or /usr/bin/chromium."
+            )
+        return configured
+    if playwright is not None:
+        with suppress(Exception):
+            bundled = playwright.chromium.executable_path
+            if bundled and os.access(bundled, os.X_OK):
+                return bundled
+    if os.access(SYSTEM_CHROMIUM, os.X_OK):
+        return SYSTEM_CHROMIUM
+    raise ImproperlyConfigured(
+        "No Chromium found for the browser platforms. Install one with `python -m playwright install "
+        "chromium` (or `apt-get install chromium`), or set PULSE_CHROMIUM_PATH to a Chromium binary."
+    )
+
+
+# --- orphan reaping -----------------------------------------------------------------------------
+def pid_dir() -> Path:
+    path = Path(settings.PULSE_BROWSER_PID_DIR)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def reap_orphans() -> int:
+    """Kill browser processes recorded by pool owners that no longer run. Returns how many."""
+    killed = 0
+    for record_path in pid_dir().glob("*.json"):
+        try:
+            record = json.loads(record_path.read_text())
+        except (OSError, ValueError):
+            continue
+        if alive(record["owner_pid"], record["owner_start"]):
+            continue
+        for process in record.get("processes", []):
+            pid, start = process["pid"], process["start"]
+            if not alive(pid, start):
+                continue
+            with suppress(ProcessLookupError, PermissionError):
+                if process.get("group"):
+                    # Playwright starts Chromium as a process-group leader; the group holds its
+                    # zygote, renderers and GPU helper.
+                    os.killpg(pid, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+                killed += 1
+                logger.warning("reaped orphaned browser process %s (%s)", pid, process.get("what"))
+        with suppress(FileNotFoundError):
+            record_path.unlink()
+    return killed
+
+
+# --- the pool -------------------------------------------------------------------------------------
+class BrowserPool:
+    """One Chromium for this process; all Playwright calls happen on ``self._thread``."""
+
+    def __init__(self):
+        self.owner_pid = os.getpid()
+        self.owner_start = process_start_time(self.owner_pid)
+        self._jobs: queue.SimpleQueue | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        # Everything below is touched only on the browser thread.
+        self._playwright = None
+        self._browser = None
+        self.launches = 0
+        self.pages_since_launch = 0
+        self.pages_total = 0
+        self.open_contexts = 0
+        self.processes: list[dict] = []
+        self._driver_pids: list[int] = []
+
+    @property
+    def record_path(self) -> Path:
+        return pid_dir() / f"{self.owner_pid}-{id(self):x}.json"
+
+    # Main-thread side ------------------------------------------------------------------------
+    def run(self, work: Callable[[Any], T], *, storage_state: str | None = None) -> T:
+        """Run ``work(page)`` in a fresh context on the browser thread and return its result.
+
+        ``work`` must return plain data (no Playwright objects). Playwright failures come back as
+        ``ScraperError``s: a timeout or crash is transient, a blocked address permanent.
+        """
+        future = self._submit(self._run_on_browser_thread, work, storage_state)
+        return self._wait(future)
+
+    def stats(self) -> dict:
+        return self._wait(self._submit(self._stats))
+
+    def close(self) -> None:
+        with self._lock:
+            jobs, thread = self._jobs, self._thread
+            self._jobs = self._thread = None
+        if jobs is None:
+            return
+        future: Future = Future()
+        jobs.put((future, self._close_on_browser_thread, ()))
+        jobs.put(None)
+        try:
+            future.result(timeout=30)
+        except Exception as error:  # noqa: BLE001 - closing must not raise; kill what is left
+            logger.warning("closing the browser failed (%s); killing its processes", error)
+            self._kill_processes()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def _submit(self, function, *args) -> Future:
+        if os.getpid() != self.owner_pid:
+            raise RuntimeError("BrowserPool used in a forked process; call browser_pool() instead.")
+        future: Future = Future()
+        with self._lock:
+            if self._jobs is None:
+                # A plain daemon thread rather than a ThreadPoolExecutor: executors refuse work
+                # once interpreter shutdown begins, and the browser must still be closed then.
+                self._jobs = queue.SimpleQueue()
+                self._thread = threading.Thread(
+                    target=self._serve, args=(self._jobs,), name="pulse-browser", daemon=True
+                )
+                self._thread.start()
+            self._jobs.put((future, function, args))
+        return future
+
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue) -> None:
+        while True:
+            job = jobs.get()
+            if job is None:
+                return
+            future, function, args = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(function(*args))
+            except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+                future.set_exception(error)
+
+    def _wait(self, future: Future):
+        try:
+            # Wait in slices so signals (soft time limit, SIGTERM) are handled promptly.
+            while True:
+                try:
+                    return future.result(timeout=0.5)
+                except FutureTimeout:
+                    continue
+        except BaseException:
+            if not future.done():
+                # Interrupted (e.g. SoftTimeLimitExceeded): the page step in flight ends by the
+                # navigation timeout at worst; if it does not, kill the browser so the context is
+                # gone for sure, and let the next task launch a new one.
+                try:
+                    future.result(timeout=CANCEL_GRACE_SECONDS)
+                except BaseException:  # noqa: BLE001
+                    pass
+                if not future.done():
+                    logger.warning("browser did not finish after cancellation; killing it")
+                    self._kill_processes()
+            raise
+
+    def _kill_processes(self) -> None:
+        for process in list(self.processes):
+            if alive(process["pid"], process["start"]):
+                with suppress(ProcessLookupError, PermissionError):
+                    if process.get("group"):
+                        os.killpg(process["pid"], signal.SIGKILL)
+                    elif process.get("what") == "chromium":
+                        os.kill(process["pid"], signal.SIGKILL)
+
+    # Browser-thread side ---------------------------------------------------------------------
+    def _stats(self) -> dict:
+        return {
+            "launches": self.launches,
+            "pages_since_launch": self.pages_since_launch,
+            "pages_total": self.pages_total,
+            "open_contexts": self.open_contexts,
+            "browser_connected": bool(self._browser and self._browser.is_connected()),
+            "processes": [dict(process) for process in self.processes],
+        }
+
+    def _ensure_browser(self):
+        if self._browser is not None and not self._browser.is_connected():
+            logger.warning("browser disconnected (crashed or killed); launching a new one")
+            self._browser = None
+        if self._browser is not None and self.pages_since_launch >= settings.PULSE_BROWSER_RECYCLE_PAGES:
+            logger.info("recycling the browser after %s pages", self.pages_since_launch)
+            self._close_browser()
+        if self._browser is None:
+            if self._playwright is None:
+                reap_orphans()
+                from playwright.sync_api import sync_playwright
+
+                before = set(child_pids(self.owner_pid))
+                self._playwright = sync_playwright().start()
+                # The driver is the child that appeared just now (another pool may share the process).
+                self._driver_pids = [pid for pid in child_pids(self.owner_pid) if pid not in before]
+            executable = find_chromium(self._playwright)
+            self._browser = self._playwright.chromium.launch(
+                executable_path=executable,
+                headless=settings.PULSE_BROWSER_HEADLESS,
+                args=CHROMIUM_ARGS,
+                timeout=settings.PULSE_BROWSER_NAVIGATION_TIMEOUT * 1000,
+            )
+            self.launches += 1
+            self.pages_since_launch = 0
+            self._record_processes(executable)
+        return self._browser
+
+    def _record_processes(self, executable: str) -> None:
+        """Write the driver's and Chromium's pids (with start times) for the orphan reaper."""
+        processes = []
+        for driver in self._driver_pids:
+            processes.append({"pid": driver, "start": process_start_time(driver), "what": "driver"})
+            for browser_pid in child_pids(driver):
+                is_leader = os.getpgid(browser_pid) == browser_pid
+                processes.append(
+                    {"pid": browser_pid, "start": process_start_time(browser_pid), "what": "chromium", "group": is_leader}
+                )
+        self.processes = processes
+        record = {"owner_pid": self.owner_pid, "owner_start": self.owner_start, "executable": executable, "processes": processes}
+        path = self.record_path
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(record))
+        temporary.replace(path)
+
+    def _run_on_browser_thread(self, work, storage_state):
+        from playwright.sync_api import Error as PlaywrightError
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        browser = self._ensure_browser()
+        blocked: list[BlockedURLError] = []
+        context = browser.new_context(storage_state=storage_state or None, viewport={"width": 1280, "height": 900})
+        # Page steps look here to report a refused navigation as such, not as a network error.
+        context.pulse_blocked = blocked
+        self.open_contexts += 1
+        try:
+            timeout_ms = settings.PULSE_BROWSER_NAVIGATION_TIMEOUT * 1000
+            context.set_default_navigation_timeout(timeout_ms)
+            context.set_default_timeout(timeout_ms)
+            context.route("**/*", lambda route, request: self._guard(route, request, blocked))
+            context.on("page", lambda page: self._count_page())
+            page = context.new_page()
+            try:
+                return work(page)
+            except ScraperError:
+                raise
+            except PlaywrightTimeout as error:
+                raise TransientScraperError(f"The page did not load in time: {first_line(error)}") from None
+            except PlaywrightError as error:
+                if blocked:
+                    raise blocked[0] from None
+                if not browser.is_connected():
+                    raise TransientScraperError(f"The browser crashed: {first_line(error)}") from None
+                raise TransientScraperError(f"The browser could not load the page: {first_line(error)}") from None
+        finally:
+            with suppress(Exception):
+                context.close()
+            self.open_contexts -= 1
+
+    def _count_page(self) -> None:
+        self.pages_since_launch += 1
+        self.pages_total += 1
+
+    @staticmethod
+    def _guard(route, request, blocked: list) -> None:
+        """SSRF check for every request the browser makes, including each redirect hop."""
+        url = request.url
+        if url.startswith(("data:", "blob:", "about:")):
+            route.continue_()
+            return
+        try:
+            check_url(url)
+        except BlockedURLError as error:
+            if request.is_navigation_request():
+                blocked.append(error)
+            route.abort("blockedbyclient")
+            return
+        except ScraperError:
+            route.abort("namenotresolved")
+            return
+        if not request.is_navigation_request():
+            route.continue_()
+            return
+        # Chromium follows redirects itself and routes see only the first URL, so navigations
+        # are fetched here without following redirects and each Location is checked first.
+        try:
+            response = route.fetch(max_redirects=0)
+        except Exception:  # noqa: BLE001 - let the browser produce its own network error
+            route.continue_()
+            return
+        location = response.headers.get("location")
+        if 300 <= response.status < 400 and location:
+            from urllib.parse import urljoin
+
+            try:
+                check_url(urljoin(url, location))
+            except BlockedURLError as error:
+                blocked.append(error)
+                route.abort("blockedbyclient")
+                return
+        route.fulfill(response=response)
+
+    def _close_browser(self) -> None:
+        if self._browser is not None:
+            with suppress(Exception):
+                self._browser.close()
+            self._browser = None
+        self._kill_processes_except_driver()
+
+    def _kill_processes_except_driver(self) -> None:
+        # Browser.close() waits for Chromium; anything still there is killed, not left behind.
+        for process in self.processes:
+            if process["what"] == "chromium" and alive(process["pid"], process["start"]):
+                with suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process["pid"], signal.SIGKILL) if process.get("group") else os.kill(process["pid"], signal.SIGKILL)
+
+    def _close_on_browser_thread(self) -> None:
+        self._close_browser()
+        if self._playwright is not None:
+            with suppress(Exception):
+                self._playwright.stop()
+            self._playwright = None
+        self.processes = []
+        with suppress(FileNotFoundError):
+            self.record_path.unlink()
+
+
+def first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+_pool: BrowserPool | None = None
+_pool_lock = threading.Lock()
+
+
+def browser_pool() -> BrowserPool:
+    """This process's pool, created on first use (a forked child gets its own)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool.owner_pid != os.getpid():
+            _pool = BrowserPool()
+        return _pool
+
+
+def run_in_browser(work: Callable[[Any], T], *, storage_state: str | None = None) -> T:
+    """Run ``work(page)`` with a fresh page in a fresh context; see ``BrowserPool.run``."""
+    return browser_pool().run(work, storage_state=storage_state)
+
+
+def close_browser_pool() -> None:
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None and pool.owner_pid == os.getpid():
+        pool.close()
+
+
+@signals.worker_process_init.connect
+def _reset_in_child(**kwargs):
+    """A new pool child: forget any pool object inherited by fork and reap earlier orphans."""
+    global _pool
+    _pool = None
+    with suppress(Exception):
+        reap_orphans()
+
+
+@signals.worker_process_shutdown.connect
+def _close_in_child(**kwargs):
+    close_browser_pool()
+
+
+atexit.register(close_browser_pool)
+
+
+def wait_until_gone(pids: list[int], *, timeout: float = 10.0) -> list[int]:
+    """The pids still alive after ``timeout`` seconds (polling), for tests and benchmarks."""
+    deadline = time.monotonic() + timeout
+    remaining = list(pids)
+    while remaining and time.monotonic() < deadline:
+        remaining = [pid for pid in remaining if process_start_time(pid) is not None]
+        if remaining:
+            time.sleep(0.1)
+    return remaining

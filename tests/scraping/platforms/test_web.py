@@ -1,0 +1,65 @@
+import pytest
+
+from scraping.platforms.base import PermanentScraperError, Query
+from scraping.platforms.web import WebScraper, selector_for
+
+
+def search(*keywords, max_results=20):
+    return WebScraper().search(Query(keywords=keywords, max_results=max_results))
+
+
+def test_it_matches_keywords_in_the_rendered_text_of_each_configured_page(browser_settings):
+    items = search("harbour", "semiconductor")
+    assert {item.title: item.matched_keyword for item in items} == {
+        "Harbour plan approved": "harbour",
+        "Chip makers expand": "semiconductor",
+    }
+
+
+def test_text_added_by_javascript_is_seen(browser_settings):
+    items = search("late into the night")
+    assert len(items) == 3
+
+
+def test_a_css_selector_keeps_navigation_words_out_of_the_match(browser_settings):
+    # "durian" appears only in each page's navigation; city-times pages have a selector, tech-weekly not.
+    items = search("durian")
+    assert [item.raw["configured_url"].split("/web/")[1] for item in items] == ["tech-weekly/chips"]
+    assert all("Subscribe" not in item.text for item in search("harbour"))
+
+
+def test_selectors_match_by_longest_url_prefix_or_by_host():
+    selectors = {"https://a.example/news/": "article", "https://a.example/": "main", "b.example": ".body"}
+    assert selector_for("https://a.example/news/1", selectors) == "article"
+    assert selector_for("https://a.example/about", selectors) == "main"
+    assert selector_for("https://b.example/x", selectors) == ".body"
+    assert selector_for("https://c.example/x", selectors) is None
+
+
+def test_a_failing_page_is_a_warning_while_the_others_still_count(browser_settings):
+    base = browser_settings.PULSE_SIMULATOR_URL
+    browser_settings.PULSE_WEB_URLS = [f"{base}/web/city-times/harbour-plan", f"{base}/web/nowhere/gone"]
+    items = search("harbour")
+    assert len(items) == 1
+    assert len(items.warnings) == 1 and "404" in items.warnings[0]
+
+
+def test_no_configured_pages_is_a_permanent_error_naming_the_setting(settings):
+    settings.PULSE_SIMULATOR_URL = ""
+    settings.PULSE_WEB_URLS = []
+    with pytest.raises(PermanentScraperError, match="PULSE_WEB_URLS"):
+        search("x")
+
+
+@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.2:8000/admin/"])
+def test_a_redirect_from_an_allowed_page_to_an_internal_address_is_refused(browser_settings, target):
+    base = browser_settings.PULSE_SIMULATOR_URL
+    browser_settings.PULSE_WEB_URLS = [f"{base}/redirect?to={target}"]
+    with pytest.raises(PermanentScraperError, match="Refusing"):
+        search("anything")
+
+
+def test_a_configured_internal_url_is_refused_before_the_browser_starts(browser_settings):
+    browser_settings.PULSE_WEB_URLS = ["http://10.1.2.3/intranet"]
+    with pytest.raises(PermanentScraperError, match="private address"):
+        search("anything")
