@@ -362,6 +362,35 @@ def measure_load(kind: str, client) -> dict:
 # --- main ---------------------------------------------------------------------------------------
 
 
+def figure_lines(results: dict, sizes: list[int]) -> list[str]:
+    """``FIGURE|name|value|unit|baseline`` lines for ``make bench`` (PulseScheduler, stock as baseline)."""
+    pulse, stock = results["pulse"], results["stock"]
+    figures = [
+        (
+            "scheduler pick-up median",
+            statistics.median(pulse["pickup"]),
+            statistics.median(stock["pickup"]),
+            "s",
+        ),
+        ("scheduler pick-up max", max(pulse["pickup"]), max(stock["pickup"]), "s"),
+        (
+            "scheduler cron lateness p99 (10k, 1 edit/s)",
+            percentile(pulse["lateness"]["lateness"], 0.99),
+            percentile(stock["lateness"]["lateness"], 0.99),
+            "s",
+        ),
+        ("scheduler cron slots missed", pulse["lateness"]["missed"], stock["lateness"]["missed"], "slots"),
+    ]
+    for size in sorted(sizes):
+        load = f"load {size}"
+        figures.append((f"scheduler cold load {size}", pulse[load]["seconds"], stock[load]["seconds"], "s"))
+        figures.append((f"scheduler RSS after load {size}", pulse[load]["rss"], stock[load]["rss"], "MB"))
+    return [
+        f"FIGURE|{name}|{value:.2f}|{unit}|stock DatabaseScheduler {baseline:.2f}"
+        for name, value, baseline, unit in figures
+    ]
+
+
 def fmt(seconds: float) -> str:
     if seconds == float("inf"):
         return "never"
@@ -462,6 +491,9 @@ def main() -> None:
     print(header)
     print("|---|" + "---|" * len(SCHEDULERS))
     print("\n".join(rows))
+    print()
+    for line in figure_lines(results, sizes):
+        print(line)
     edits = {kind: results[kind]["lateness"]["edits"] for kind in SCHEDULERS}
     print(
         f"\n{args.minutes} min of crons per scheduler, edits made: {edits}; "
