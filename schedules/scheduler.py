@@ -655,6 +655,11 @@ class PulseScheduler(DatabaseScheduler):
             if message is not None:
                 outcomes[record.id] = self._send_slots(message, claimed_by_id[record.id], record)
 
+        sent_slots = [slot for sent, _ in outcomes.values() for slot in sent]
+        if sent_slots:
+            self.coordinator.dispatches_recorded(
+                count=len(sent_slots), last_lag_seconds=time.time() - max(sent_slots)
+            )
         for entry, plan in plans:
             if entry in conflicts:
                 self.heap.reschedule(entry, now + CLAIM_CONFLICT_RECHECK_SECONDS)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
 
+from pulse.redis import BEAT_DISPATCH_LAG_KEY, BEAT_DISPATCHES_KEY
 from schedules.beat_lock import slot_key
 from schedules.scheduler import SCHEDULED_FOR_HEADER, PulseScheduler
 
@@ -76,7 +77,11 @@ def test_due_schedules_are_recorded_and_sent_with_their_slot_in_a_header(
     slot_before = timezone.now() - timedelta(seconds=65)
     backdate(task, last_run_at=slot_before)
     scheduler = make_scheduler(celery_app)
+    broker.delete(BEAT_DISPATCHES_KEY, BEAT_DISPATCH_LAG_KEY)
     scheduler.tick()
+    # /metrics reads these: one dispatch, sent about 5 s after its slot.
+    assert int(broker.get(BEAT_DISPATCHES_KEY)) == 1
+    assert 4 < float(broker.get(BEAT_DISPATCH_LAG_KEY)) < 15
     (message,) = sent_messages(broker, queue)
     expected_slot = slot_before + timedelta(seconds=60)
     assert message["headers"]["task"] == "tests.record"
