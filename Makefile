@@ -40,7 +40,7 @@ test: check-services
 test-faults: check-services
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) -m pytest tests/faults $(PYTEST_ARGS)
 
-# Stock DatabaseScheduler vs PulseScheduler on the same PostgreSQL and Redis; about 12 minutes.
+# Stock DatabaseScheduler vs PulseScheduler on the same PostgreSQL and Redis; about 11 minutes.
 bench-scheduler: check-services
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) tests/bench/bench_scheduler.py $(BENCH_ARGS)
 

@@ -9,11 +9,13 @@ Keys (all prefixed ``pulse:beat:``):
   nothing.
 - ``heartbeat``: unix time of the leader's last tick (TTL 120 s), read by ``/readyz`` and the
   beat-stall alert.
+- ``dispatches`` and ``last_dispatch_lag_seconds``: counters for ``/metrics`` (see ``pulse.redis``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -22,6 +24,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import redis
+
+from pulse.redis import BEAT_DISPATCH_LAG_KEY, BEAT_DISPATCHES_KEY
+
+logger = logging.getLogger(__name__)
 
 LEADER_KEY = "pulse:beat:leader"
 HEARTBEAT_KEY = "pulse:beat:heartbeat"
@@ -121,6 +127,22 @@ class BeatCoordinator:
 
     def beat_heartbeat(self, now: float) -> None:
         self.client.set(HEARTBEAT_KEY, repr(now), ex=HEARTBEAT_TTL_SECONDS)
+
+    def dispatches_recorded(self, *, count: int, last_lag_seconds: float) -> None:
+        """Feed ``/metrics``: how many tasks beat sent, and how late the last one went out.
+
+        One round trip per pass rather than per message (the keys are those of ``pulse.redis``);
+        a metrics write must never stop dispatching, so errors are only logged at debug level.
+        """
+        if count <= 0:
+            return
+        try:
+            pipeline = self.client.pipeline(transaction=False)
+            pipeline.set(BEAT_DISPATCH_LAG_KEY, repr(max(0.0, float(last_lag_seconds))))
+            pipeline.incrby(BEAT_DISPATCHES_KEY, count)
+            pipeline.execute()
+        except redis.RedisError:
+            logger.debug("PulseScheduler: could not record dispatch metrics", exc_info=True)
 
 
 def leader_info(client: redis.Redis) -> dict | None:

@@ -8,7 +8,7 @@ cron expression is turned into instants, which happens here and nowhere else.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from celery import schedules as celery_schedules
@@ -219,6 +219,3 @@ def first_slot_after_baseline(spec: ScheduleSpec, *, baseline: float, start_time
         return spec.next_after(start_time - 1e-6)
     return spec.next_after(baseline)
 
-
-def seconds(delta: timedelta) -> float:
-    return delta.total_seconds()

@@ -4,9 +4,9 @@ Run any number of ``celery -A pulse beat`` processes; they elect one leader in R
 leader dispatches (see ``schedules.beat_lock``). Every beat keeps a compact heap of all enabled
 ``PeriodicTask`` rows (``schedules.beat_heap``) and reads only the rows that changed since its
 last look, so an edit is live within a second and a standby can take over without reloading.
-The leader records each dispatch (``last_run_at``, one-off disable) in the database in the same
-transaction that sends the message, guarded by a compare-and-set, so a crash, a restart or a
-second leader never sends a slot twice. docs/SCHEDULER.md explains the design and the settings.
+The leader records each dispatch (``last_run_at``, one-off disable) in the database, guarded by
+a compare-and-set, and commits before sending, so a crash, a restart or a second leader never
+sends a slot twice. docs/SCHEDULER.md explains the design and the settings.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
 
 import redis
 from celery.beat import ScheduleEntry
@@ -63,7 +62,16 @@ logger = logging.getLogger(__name__)
 
 SCHEDULED_FOR_HEADER = "pulse_scheduled_for"
 # Rows committed this long after they were stamped (a slow transaction) are still picked up.
-CHANGE_OVERLAP = timedelta(seconds=10)
+CHANGE_OVERLAP_SECONDS = 10.0
+# The schedule kinds and the PeriodicTask row columns that point at them.
+SCHEDULE_COLUMNS = (
+    ("interval", INTERVAL_ID),
+    ("crontab", CRONTAB_ID),
+    ("solar", SOLAR_ID),
+    ("clocked", CLOCKED_ID),
+)
+# Rows re-read per change check while a reconcile pass runs.
+RECONCILE_SLICE = 2000
 # Schedule tables up to this many rows are re-read on every change (a few milliseconds).
 SMALL_SCHEDULE_TABLES = 5000
 # After losing a slot claim, look at the row again this much later.
@@ -116,12 +124,16 @@ class PulseScheduler(DatabaseScheduler):
         self.schedule_table: beat_store.ScheduleRows | None = None
         self.coordinator: BeatCoordinator | None = None
         self.last_change_stamp = None
-        self.change_watermark: datetime | None = None
+        self.change_watermark: float | None = None
         self.next_change_check = 0.0
         self.next_reconcile = 0.0
         self.standby_since = time.time()
-        self.loaded = False
+        self.reconcile_cursor: int | None = None
+        self.reconcile_repaired = 0
         self._claim_conflicts: dict[int, int | None] = {}
+        # Enabled rows whose schedule cannot be used (logged once); counted so the deletion
+        # check in pick_up_changes still balances.
+        self.unusable_ids: set[int] = set()
         super().__init__(*args, **kwargs)
         # The Service sleeps for what tick() returns; never longer than a change check.
         self.max_interval = min(self.max_interval, self.change_check_interval)
@@ -138,7 +150,7 @@ class PulseScheduler(DatabaseScheduler):
         self.install_default_entries(None)
         self.update_from_dict(self.app.conf.beat_schedule)
         started = time.monotonic()
-        self.full_reconcile(cold=True)
+        self.load_everything()
         logger.info(
             "PulseScheduler: loaded %d enabled schedules in %.2fs", len(self.heap), time.monotonic() - started
         )
@@ -219,11 +231,12 @@ class PulseScheduler(DatabaseScheduler):
         return max(0.0, min(wake - time.time(), self.max_interval))
 
     def _refresh_from_database(self, now: float) -> None:
+        if now < self.next_change_check:
+            return
         try:
-            if now >= self.next_reconcile:
-                self.full_reconcile(cold=False)
-            elif now >= self.next_change_check:
-                self.pick_up_changes()
+            self.pick_up_changes()
+            if self.reconcile_cursor is not None or now >= self.next_reconcile:
+                self.reconcile_slice()
         except (DatabaseError, InterfaceError):
             logger.exception("PulseScheduler: database error while reading changes; keeping the schedule")
             close_old_connections()
@@ -257,46 +270,79 @@ class PulseScheduler(DatabaseScheduler):
 
     # --- loading --------------------------------------------------------------------------------
 
-    def full_reconcile(self, *, cold: bool) -> None:
-        """Rebuild the heap from every enabled row (cold start, then every few minutes).
-
-        Entries already in memory keep their due time when their row is unchanged, so a
-        reconcile never moves or repeats a slot; it only repairs what incremental reads missed
-        (schedule rows edited in place, changes hidden by very long transactions).
-        """
+    def load_everything(self) -> None:
+        """Cold start: read every enabled row once (``values_list``, server-side cursor)."""
         close_old_connections()
         self.last_change_stamp = self.Changes.last_change()
-        previous_table, self.schedule_table = self.schedule_table, beat_store.schedule_rows()
-        # Keep the spec objects of unchanged schedule rows: entries compare specs by identity.
-        self.specs = {
-            (kind, schedule_id): spec
-            for (kind, schedule_id), spec in self.specs.items()
-            if previous_table is not None
-            and getattr(previous_table, kind).get(schedule_id) == getattr(self.schedule_table, kind).get(schedule_id)
-        }
+        self.schedule_table = beat_store.schedule_rows()
+        self.specs = {}
         started = time.time()
         entries = []
         newest_change = None
-        previous = self.heap
+        self.unusable_ids = set()
         for row in beat_store.iterate_rows(self.enabled_models_qs()):
-            old = previous.get(row[ID])
-            entry = self._entry_from_row(row, runtime_change=not cold and old is None)
+            entry = self._entry_from_row(row, runtime_change=False)
             if entry is None:
+                self.unusable_ids.add(row[ID])
                 continue
-            if old is not None and old.timing_equals(entry) and old.last_run_us == entry.last_run_us:
-                entry.due = old.due
-            else:
-                entry.due = self._first_due(entry)
+            entry.due = self._first_due(entry)
             entries.append(entry)
             if newest_change is None or row[DATE_CHANGED] > newest_change:
                 newest_change = row[DATE_CHANGED]
         self.heap.load(entries)
-        if self.change_watermark is None or (newest_change and newest_change > self.change_watermark):
-            self.change_watermark = newest_change or from_epoch(started)
-        self.loaded = True
+        self.change_watermark = newest_change or started
         self.next_reconcile = time.time() + self.reconcile_interval
-        if not cold:
-            logger.info("PulseScheduler: reconciled %d schedules", len(entries))
+
+    def reconcile_slice(self) -> bool:
+        """Re-read the next ``RECONCILE_SLICE`` enabled rows by id; returns True when a pass ends.
+
+        A full pass runs every ``PULSE_BEAT_RECONCILE_SECONDS`` and repairs what incremental
+        reads can miss (a bulk update without ``PeriodicTasks.update_changed()``, a schedule row
+        edited in place, a clock behind by more than the overlap). It goes a slice per change
+        check, so even at 100k rows no pass stalls dispatching for more than a few milliseconds.
+        Entries whose row is unchanged keep their due time, so a reconcile never moves a slot.
+        """
+        if self.reconcile_cursor is None:
+            self.reconcile_cursor = 0
+            self._start_reconcile_pass()
+        cursor = self.reconcile_cursor
+        queryset = self.enabled_models_qs().filter(id__gt=cursor).order_by("id")[:RECONCILE_SLICE]
+        rows = list(beat_store.rows(queryset))
+        last_pass = len(rows) < RECONCILE_SLICE
+        upper = NEVER if last_pass else rows[-1][ID]
+        seen = {row[ID] for row in rows}
+        repaired = 0
+        for entry_id in [entry_id for entry_id in self.heap.entries if cursor < entry_id <= upper]:
+            if entry_id not in seen:
+                self.heap.remove(entry_id)
+                repaired += 1
+        self.unusable_ids -= {entry_id for entry_id in self.unusable_ids if cursor < entry_id <= upper} - seen
+        for row in rows:
+            repaired += self._apply_row(row)
+        self.reconcile_repaired += repaired
+        if not last_pass:
+            self.reconcile_cursor = upper
+            return False
+        if self.reconcile_repaired:
+            logger.warning(
+                "PulseScheduler: reconcile repaired %d entries that change pick-up missed",
+                self.reconcile_repaired,
+            )
+        self.reconcile_cursor = None
+        self.next_reconcile = time.time() + self.reconcile_interval
+        return True
+
+    def _start_reconcile_pass(self) -> None:
+        self.reconcile_repaired = 0
+        previous_table, self.schedule_table = self.schedule_table, beat_store.schedule_rows()
+        # Keep the spec objects of unchanged schedule rows (entries compare specs by identity);
+        # entries on an edited row get a new spec and are re-timed by _apply_row.
+        fresh_table = self.schedule_table
+        self.specs = {
+            (kind, schedule_id): spec
+            for (kind, schedule_id), spec in self.specs.items()
+            if getattr(previous_table, kind).get(schedule_id) == getattr(fresh_table, kind).get(schedule_id)
+        }
 
     def pick_up_changes(self) -> int:
         """Apply rows changed since the last look; returns how many entries changed.
@@ -314,7 +360,7 @@ class PulseScheduler(DatabaseScheduler):
         if not self.schedule_changed():
             return 0
         changed = 0
-        since = self.change_watermark - CHANGE_OVERLAP if self.change_watermark else from_epoch(0)
+        since = self.change_watermark - CHANGE_OVERLAP_SECONDS if self.change_watermark else 0.0
         rows = beat_store.changed_rows(since=since)
         missing: dict[str, set[int]] = {}
         for row in rows:
@@ -332,7 +378,7 @@ class PulseScheduler(DatabaseScheduler):
             if row[DATE_CHANGED] > self.change_watermark:
                 self.change_watermark = row[DATE_CHANGED]
         enabled = self.enabled_models_qs()
-        if beat_store.enabled_count(enabled) != len(self.heap):
+        if beat_store.enabled_count(enabled) != len(self.heap) + len(self.unusable_ids):
             changed += self._reconcile_ids(beat_store.enabled_ids(enabled))
         if changed == 0 or self._schedule_row_count() <= SMALL_SCHEDULE_TABLES:
             changed += self._reload_schedule_rows()
@@ -345,32 +391,36 @@ class PulseScheduler(DatabaseScheduler):
         return len(table.interval) + len(table.crontab) + len(table.solar) + len(table.clocked)
 
     def _schedule_columns(self):
-        return (("interval", INTERVAL_ID), ("crontab", CRONTAB_ID), ("solar", SOLAR_ID), ("clocked", CLOCKED_ID))
+        return SCHEDULE_COLUMNS
 
     def _apply_row(self, row: tuple) -> bool:
         """Bring one row's entry up to date; returns whether the heap changed."""
         old = self.heap.get(row[ID])
         if not row[ENABLED]:
+            self.unusable_ids.discard(row[ID])
             return self.heap.remove(row[ID]) is not None
         entry = self._entry_from_row(row, runtime_change=old is None)
         if entry is None:
+            self.unusable_ids.add(row[ID])
             return self.heap.remove(row[ID]) is not None
+        self.unusable_ids.discard(row[ID])
         if old is not None and old.timing_equals(entry) and old.last_run_us == entry.last_run_us:
             if old.policy == entry.policy and old.grace == entry.grace:
                 return False
             old.policy, old.grace = entry.policy, entry.grace
             return True
-        if old is not None and not old.timing_equals(entry):
+        if old is not None and not old.timing_equals(entry) and not isinstance(entry.spec, ClockedSpec):
             # A new timing starts from the edit: slots the old timing "missed" are no surprise run.
-            entry.baseline = max(entry.baseline, row[DATE_CHANGED].timestamp())
+            entry.baseline = max(entry.baseline, row[DATE_CHANGED])
         entry.due = self._first_due(entry)
         self.heap.put(entry)
         return True
 
     def _reconcile_ids(self, ids: set[int]) -> int:
-        known = self.heap.ids()
+        known = self.heap.ids() | self.unusable_ids
         changed = 0
         for missing in known - ids:
+            self.unusable_ids.discard(missing)
             self.heap.remove(missing)
             changed += 1
         added = ids - known
@@ -388,7 +438,9 @@ class PulseScheduler(DatabaseScheduler):
         stale_keys = set()
         for kind in ("interval", "crontab", "solar", "clocked"):
             before, after = getattr(old, kind), getattr(fresh, kind)
-            stale_keys |= {(kind, key) for key in set(before) | set(after) if before.get(key) != after.get(key)}
+            stale_keys |= {
+                (kind, key) for key in set(before) | set(after) if before.get(key) != after.get(key)
+            }
         stale_specs = {id(self.specs.pop(key, None)) for key in stale_keys}
         affected = [entry.id for entry in self.heap.entries.values() if id(entry.spec) in stale_specs]
         for row in beat_store.rows_by_id(affected):
@@ -402,13 +454,12 @@ class PulseScheduler(DatabaseScheduler):
     def _catch_up_with_previous_leader(self) -> None:
         """On taking over, read the runs the previous leader recorded while this beat stood by."""
         try:
-            since = from_epoch(self.standby_since - 60)
-            for entry_id, last_run_at in beat_store.recent_last_runs(self.enabled_models_qs(), since=since):
+            since = self.standby_since - 60
+            for entry_id, last_run_us in beat_store.recent_last_runs(self.enabled_models_qs(), since=since):
                 entry = self.heap.get(entry_id)
-                last_run_us = to_microseconds(last_run_at)
-                if entry is not None and entry.last_run_us != last_run_us:
+                if entry is not None and last_run_us > (entry.last_run_us or -1):
                     entry.last_run_us = last_run_us
-                    entry.baseline = last_run_at.timestamp()
+                    entry.baseline = last_run_us / 1e6
                     self.heap.reschedule(entry, self._first_due(entry))
         except (DatabaseError, InterfaceError):
             # The compare-and-set in record_runs still stops any double dispatch.
@@ -471,28 +522,29 @@ class PulseScheduler(DatabaseScheduler):
         spec = self._spec_for(row)
         if spec is None:
             return None
-        last_run_at = row[LAST_RUN_AT]
-        changed_at = row[DATE_CHANGED].timestamp()
+        last_run_us = row[LAST_RUN_AT]
+        last_run_at = last_run_us / 1e6 if last_run_us is not None else None
+        changed_at = row[DATE_CHANGED]
         if isinstance(spec, ClockedSpec):
             # A clocked one-off runs at its time unless it already ran, whenever it was created.
-            baseline = last_run_at.timestamp() if last_run_at is not None else -NEVER
+            baseline = last_run_at if last_run_at is not None else -NEVER
         elif last_run_at is None:
             baseline = changed_at
         elif runtime_change:
             # Appeared while beat runs yet carries an old last_run_at: re-enabled by a bulk
             # update (save() would have cleared it). Count from now, not from before the pause.
-            baseline = max(last_run_at.timestamp(), changed_at, time.time())
+            baseline = max(last_run_at, changed_at, time.time())
         else:
-            baseline = last_run_at.timestamp()
+            baseline = last_run_at
         policy = row[MISFIRE_POLICY] if row[MISFIRE_POLICY] in MISFIRE_POLICIES else MISFIRE_COALESCE
         grace = row[MISFIRE_GRACE] if row[MISFIRE_GRACE] is not None else self.default_grace
         return CompactEntry(
             id=row[ID],
             spec=spec,
-            last_run_us=to_microseconds(last_run_at),
+            last_run_us=last_run_us,
             baseline=baseline,
-            start_time=row[START_TIME].timestamp() if row[START_TIME] else None,
-            expires=row[EXPIRES].timestamp() if row[EXPIRES] else None,
+            start_time=row[START_TIME],
+            expires=row[EXPIRES],
             one_off=bool(row[ONE_OFF]),
             policy=policy,
             grace=float(grace),
@@ -515,9 +567,10 @@ class PulseScheduler(DatabaseScheduler):
 
         1. Pop due entries and plan each (misfire policy decides which slots to send).
         2. Claim every slot in Redis (SET NX); a slot someone else holds is not sent.
-        3. In one transaction: record the runs (compare-and-set on last_run_at, one-off
-           disable), send the messages, undo the record of any that failed, commit.
-        4. Put each entry back in the heap at its next slot.
+        3. Record the runs in one statement and commit (compare-and-set on last_run_at,
+           one-off disable) — before sending, never after.
+        4. Send the messages of the rows that matched; undo the record of any send that failed.
+        5. Put each entry back in the heap at its next slot.
         """
         due_entries = list(self.heap.pop_due(now, limit=self.dispatch_batch))
         if not due_entries:
@@ -585,23 +638,28 @@ class PulseScheduler(DatabaseScheduler):
                 )
             )
 
-        outcomes: dict[int, tuple[list[float], bool]] = {}
         try:
+            # Committed before anything is sent: a crash after this point can lose a slot but
+            # never send one twice, and a one-off is disabled before its message exists.
             with transaction.atomic():
                 matched = beat_store.record_runs(records)
-                for record in records:
-                    message = matched.get(record.id)
-                    if message is not None:
-                        outcomes[record.id] = self._send_slots(message, claimed_by_id[record.id], record)
         except (DatabaseError, InterfaceError):
-            # The records rolled back. If nothing was sent, free the claims so the slots go out on
-            # retry; if something was, keep them: the claim is what stops a second send.
-            if not any(sent for sent, _ in outcomes.values()):
-                self.coordinator.unclaim_slots(claim_requests)
+            # Nothing was recorded or sent: free the claims so the slots go out on retry.
+            self.coordinator.unclaim_slots(claim_requests)
             for entry in due_entries:
                 self.heap.reschedule(entry, now + SEND_RETRY_SECONDS)
             raise
+        outcomes: dict[int, tuple[list[float], bool]] = {}
+        for record in records:
+            message = matched.get(record.id)
+            if message is not None:
+                outcomes[record.id] = self._send_slots(message, claimed_by_id[record.id], record)
 
+        sent_slots = [slot for sent, _ in outcomes.values() for slot in sent]
+        if sent_slots:
+            self.coordinator.dispatches_recorded(
+                count=len(sent_slots), last_lag_seconds=time.time() - max(sent_slots)
+            )
         for entry, plan in plans:
             if entry in conflicts:
                 self.heap.reschedule(entry, now + CLAIM_CONFLICT_RECHECK_SECONDS)
@@ -626,13 +684,21 @@ class PulseScheduler(DatabaseScheduler):
                 logger.exception("PulseScheduler: could not send %s; retrying shortly", message["name"])
                 unsent = slots[len(sent) :]
                 self.coordinator.unclaim_slots([(record.id, unsent_slot) for unsent_slot in unsent])
-                beat_store.restore_run(
-                    id=record.id,
-                    expected=from_epoch(sent[-1]) if sent else record.expected,
-                    consumed=record.consumed,
-                    unsent=len(unsent),
-                    enable=record.disable and not sent,
-                )
+                try:
+                    beat_store.restore_run(
+                        id=record.id,
+                        expected=from_epoch(sent[-1]) if sent else record.expected,
+                        consumed=record.consumed,
+                        unsent=len(unsent),
+                        enable=record.disable and not sent,
+                    )
+                except (DatabaseError, InterfaceError):
+                    # The slot stays recorded as sent: lost rather than risk sending it twice.
+                    logger.exception(
+                        "PulseScheduler: could not undo the record of %s; slot lost", message["name"]
+                    )
+                    close_old_connections()
+                    return slots, False
                 return sent, True
             sent.append(slot)
         return sent, False

@@ -23,7 +23,7 @@ from django_celery_beat.models import (
     PeriodicTasks,
 )
 
-from schedules.beat_lock import HEARTBEAT_KEY, LEADER_KEY
+from schedules.beat_lock import HEARTBEAT_KEY, LEADER_KEY, heartbeat_age, leader_info
 from schedules.models import ScheduledSearch
 from tests.support.processes import ManagedProcess, celery_command
 
@@ -127,6 +127,9 @@ def test_a_standby_takes_over_within_fifteen_seconds_after_the_leader_is_killed(
     standby = beats.start(**ttl)
     wait_until(lambda: redis_client.llen(f"tests:{key}") >= 2, timeout=20, what="the leader's first runs")
     assert "is now the leader" not in standby.log()
+    # What /readyz and the stall alert read: who leads, and when it last ticked.
+    assert leader_info(redis_client)["pid"] == leader.pid
+    assert heartbeat_age(redis_client) < 3
     leader.signal_group(signal.SIGKILL)
     killed_at = time.time()
     wait_until(
@@ -137,6 +140,7 @@ def test_a_standby_takes_over_within_fifteen_seconds_after_the_leader_is_killed(
     took_over_after = time.time() - killed_at
     assert took_over_after <= 15, f"the standby needed {took_over_after:.1f}s"
     assert "is now the leader" in standby.log()
+    assert leader_info(redis_client)["pid"] == standby.pid
     standby.stop()
     slots = wait_for_worker_to_catch_up(redis_client, key, task)
     assert len(slots) == len(set(slots)), f"a slot was sent twice: {slots}"
@@ -197,9 +201,11 @@ def test_resuming_a_paused_schedule_fires_no_surprise_catch_up_run(beats, redis_
     resumed_at = time.time()
     task.enabled = True
     task.save()
-    wait_until(lambda: redis_client.llen(f"tests:{key}") > before, timeout=20, what="the first run after resuming")
+    wait_until(
+        lambda: redis_client.llen(f"tests:{key}") > before, timeout=20, what="the first run after resuming"
+    )
     first_after = recorded_slots(redis_client, key)[before].timestamp()
-    assert first_after >= resumed_at + 2.5, "resuming released a catch-up run instead of waiting a full interval"
+    assert first_after >= resumed_at + 2.5, "resuming released a catch-up run, not a full interval later"
 
     # Pause and resume with bulk updates, which keep the old last_run_at.
     PeriodicTask.objects.filter(pk=task.pk).update(enabled=False)
@@ -209,7 +215,9 @@ def test_resuming_a_paused_schedule_fires_no_surprise_catch_up_run(beats, redis_
     resumed_at = time.time()
     PeriodicTask.objects.filter(pk=task.pk).update(enabled=True)
     PeriodicTasks.update_changed()
-    wait_until(lambda: redis_client.llen(f"tests:{key}") > before, timeout=20, what="the first run after resuming")
+    wait_until(
+        lambda: redis_client.llen(f"tests:{key}") > before, timeout=20, what="the first run after resuming"
+    )
     first_after = recorded_slots(redis_client, key)[before].timestamp()
     assert first_after >= resumed_at + 2.5, "a bulk resume released a catch-up run"
 
@@ -226,7 +234,11 @@ def test_a_clocked_one_off_runs_once_across_a_kill_and_restart(beats, redis_clie
     restarted = beats.start()
     restarted.wait_for_log("is now the leader", timeout=20)
     heartbeat = float(redis_client.get(HEARTBEAT_KEY))
-    wait_until(lambda: float(redis_client.get(HEARTBEAT_KEY)) > heartbeat + 2, timeout=20, what="two seconds of ticks")
+    wait_until(
+        lambda: float(redis_client.get(HEARTBEAT_KEY)) > heartbeat + 2,
+        timeout=20,
+        what="two seconds of ticks",
+    )
     assert redis_client.llen(f"tests:{key}") == 1
     task.refresh_from_db()
     assert task.enabled is False and task.total_run_count == 1

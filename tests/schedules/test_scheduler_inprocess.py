@@ -9,7 +9,7 @@ import base64
 import json
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -17,6 +17,7 @@ from django.conf import settings
 from django.utils import timezone
 from django_celery_beat.models import ClockedSchedule, IntervalSchedule, PeriodicTask, PeriodicTasks
 
+from pulse.redis import BEAT_DISPATCH_LAG_KEY, BEAT_DISPATCHES_KEY
 from schedules.beat_lock import slot_key
 from schedules.scheduler import SCHEDULED_FOR_HEADER, PulseScheduler
 
@@ -59,7 +60,9 @@ def every(seconds: int) -> IntervalSchedule:
 
 def periodic(name: str, queue: str, **fields) -> PeriodicTask:
     fields.setdefault("interval", every(60))
-    return PeriodicTask.objects.create(name=name, task="tests.record", args=json.dumps([name]), queue=queue, **fields)
+    return PeriodicTask.objects.create(
+        name=name, task="tests.record", args=json.dumps([name]), queue=queue, **fields
+    )
 
 
 def backdate(task: PeriodicTask, **fields) -> None:
@@ -67,12 +70,18 @@ def backdate(task: PeriodicTask, **fields) -> None:
     PeriodicTask.objects.filter(pk=task.pk).update(**fields)
 
 
-def test_due_schedules_are_recorded_and_sent_with_their_slot_in_a_header(transactional_db, celery_app, broker, queue):
+def test_due_schedules_are_recorded_and_sent_with_their_slot_in_a_header(
+    transactional_db, celery_app, broker, queue
+):
     task = periodic("due", queue)
     slot_before = timezone.now() - timedelta(seconds=65)
     backdate(task, last_run_at=slot_before)
     scheduler = make_scheduler(celery_app)
+    broker.delete(BEAT_DISPATCHES_KEY, BEAT_DISPATCH_LAG_KEY)
     scheduler.tick()
+    # /metrics reads these: one dispatch, sent about 5 s after its slot.
+    assert int(broker.get(BEAT_DISPATCHES_KEY)) == 1
+    assert 4 < float(broker.get(BEAT_DISPATCH_LAG_KEY)) < 15
     (message,) = sent_messages(broker, queue)
     expected_slot = slot_before + timedelta(seconds=60)
     assert message["headers"]["task"] == "tests.record"
@@ -181,7 +190,9 @@ def test_resuming_through_save_counts_from_the_resume_time(transactional_db, cel
     assert scheduler.heap.get(task.id).due >= time.time() + 25
 
 
-def test_resuming_through_a_bulk_update_does_not_release_a_catch_up_run(transactional_db, celery_app, broker, queue):
+def test_resuming_through_a_bulk_update_does_not_release_a_catch_up_run(
+    transactional_db, celery_app, broker, queue
+):
     task = periodic("bulk paused", queue, interval=every(30))
     backdate(task, last_run_at=timezone.now() - timedelta(hours=1), enabled=False)
     PeriodicTasks.update_changed()
@@ -195,7 +206,9 @@ def test_resuming_through_a_bulk_update_does_not_release_a_catch_up_run(transact
     assert scheduler.heap.get(task.id).due >= time.time() + 25
 
 
-def test_a_schedule_row_edited_in_place_re_times_the_tasks_that_use_it(transactional_db, celery_app, broker, queue):
+def test_a_schedule_row_edited_in_place_re_times_the_tasks_that_use_it(
+    transactional_db, celery_app, broker, queue
+):
     shared = IntervalSchedule.objects.create(every=3600, period=IntervalSchedule.SECONDS)
     users = [periodic(f"shared {index}", queue, interval=shared) for index in range(3)]
     scheduler = make_scheduler(celery_app)
@@ -219,3 +232,75 @@ def test_schedules_without_a_scheduled_search_use_the_default_grace_and_coalesce
     task.refresh_from_db()
     assert message["headers"][SCHEDULED_FOR_HEADER] == task.last_run_at.isoformat()
     assert task.last_run_at > timezone.now() - timedelta(seconds=60)
+
+
+def run_reconcile_pass(scheduler: PulseScheduler) -> None:
+    scheduler.reconcile_cursor = None
+    while not scheduler.reconcile_slice():
+        pass
+
+
+def test_a_reconcile_pass_repairs_a_bulk_update_nobody_announced(transactional_db, celery_app, broker, queue):
+    kept = periodic("kept", queue)
+    disabled = periodic("silently disabled", queue)
+    retimed = periodic("silently retimed", queue, interval=every(3600))
+    five_seconds = every(5)  # made now: saving a schedule row moves PeriodicTasks.last_update
+    scheduler = make_scheduler(celery_app)
+    kept_due = scheduler.heap.get(kept.id).due
+    # Bulk updates skip save(), so neither date_changed nor PeriodicTasks.last_update move.
+    PeriodicTask.objects.filter(pk=disabled.pk).update(enabled=False)
+    PeriodicTask.objects.filter(pk=retimed.pk).update(interval=five_seconds)
+    assert scheduler.pick_up_changes() == 0
+    run_reconcile_pass(scheduler)
+    assert disabled.id not in scheduler.heap
+    assert scheduler.heap.get(retimed.id).due <= time.time() + 6
+    assert scheduler.heap.get(kept.id).due == kept_due
+
+
+def test_a_reconcile_pass_goes_a_slice_at_a_time(transactional_db, celery_app, broker, queue, monkeypatch):
+    from schedules import scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "RECONCILE_SLICE", 3)
+    tasks = [periodic(f"sliced {index}", queue) for index in range(7)]
+    scheduler = make_scheduler(celery_app)
+    PeriodicTask.objects.filter(pk=tasks[-1].pk).delete()
+    scheduler.reconcile_cursor = None
+    passes = 1
+    while not scheduler.reconcile_slice():
+        passes += 1
+    assert passes == 3  # 7 rows (6 plus backend_cleanup) in slices of 3
+    assert tasks[-1].id not in scheduler.heap and tasks[0].id in scheduler.heap
+
+
+def test_the_scheduler_times_a_london_crontab_across_the_autumn_change(
+    transactional_db, celery_app, broker, queue
+):
+    from django_celery_beat.models import CrontabSchedule
+
+    daily = CrontabSchedule.objects.create(minute="30", hour="1", timezone="Europe/London")
+    task = periodic("london", queue, interval=None, crontab=daily)
+    backdate(task, last_run_at=datetime(2026, 10, 25, 0, 30, tzinfo=UTC))  # 01:30 BST, the first 01:30
+    scheduler = make_scheduler(celery_app)
+    # The repeated 01:30 (GMT) an hour later is skipped: next is the following night.
+    assert scheduler.heap.get(task.id).due == datetime(2026, 10, 26, 1, 30, tzinfo=UTC).timestamp()
+
+
+def test_a_row_with_an_unusable_schedule_is_logged_and_does_not_stop_the_others(
+    transactional_db, celery_app, broker, queue, caplog
+):
+    from django_celery_beat.models import CrontabSchedule
+
+    broken = CrontabSchedule.objects.create(minute="61", hour="*")  # created without validation
+    bad = periodic("bad cron", queue, interval=None, crontab=broken)
+    good = periodic("good", queue)
+    backdate(good, last_run_at=timezone.now() - timedelta(seconds=61))
+    scheduler = make_scheduler(celery_app)
+    assert "unusable schedule" in caplog.text and "61" in caplog.text
+    assert bad.id not in scheduler.heap and bad.id in scheduler.unusable_ids
+    scheduler.tick()
+    assert [message["args"] for message in sent_messages(broker, queue)] == [["good"]]
+    # The broken row is counted, so an unrelated edit does not trigger an id-set comparison.
+    good.description = "edited"
+    good.save()
+    scheduler.pick_up_changes()
+    assert bad.id in scheduler.unusable_ids

@@ -129,7 +129,12 @@ EVERY_100 = IntervalSpec(100, "seconds")
 
 def plan(policy: str, *, first_slot: float, now: float, grace: float = 30, limit: int = 100):
     return plan_dispatch(
-        spec=EVERY_100, first_slot=first_slot, now=now, policy=policy, grace_seconds=grace, run_all_limit=limit
+        spec=EVERY_100,
+        first_slot=first_slot,
+        now=now,
+        policy=policy,
+        grace_seconds=grace,
+        run_all_limit=limit,
     )
 
 
