@@ -30,6 +30,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from urllib.parse import urljoin
 import queue
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -58,6 +59,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
+# Responses a page's scripts can read; their redirects are checked hop by hop (see _guard).
+READABLE_RESOURCE_TYPES = {"xhr", "fetch", "eventsource"}
+MAX_REDIRECTS = 5
 # How long a task waits, after it was interrupted (soft time limit), for the browser thread to
 # finish its current step and close the context before the browser is killed outright.
 CANCEL_GRACE_SECONDS = 5.0
@@ -344,15 +348,17 @@ class BrowserPool:
 
         browser = self._ensure_browser()
         blocked: list[BlockedURLError] = []
+        redirects: dict[str, str] = {}
         context = browser.new_context(storage_state=storage_state or None, viewport={"width": 1280, "height": 900})
         # Page steps look here to report a refused navigation as such, not as a network error.
         context.pulse_blocked = blocked
+        context.pulse_redirects = redirects
         self.open_contexts += 1
         try:
             timeout_ms = settings.PULSE_BROWSER_NAVIGATION_TIMEOUT * 1000
             context.set_default_navigation_timeout(timeout_ms)
             context.set_default_timeout(timeout_ms)
-            context.route("**/*", lambda route, request: self._guard(route, request, blocked))
+            context.route("**/*", lambda route, request: self._guard(route, request, blocked, redirects))
             context.on("page", lambda page: self._count_page())
             page = context.new_page()
             try:
@@ -377,7 +383,7 @@ class BrowserPool:
         self.pages_total += 1
 
     @staticmethod
-    def _guard(route, request, blocked: list) -> None:
+    def _guard(route, request, blocked: list, redirects: dict) -> None:
         """SSRF check for every request the browser makes, including each redirect hop."""
         url = request.url
         if url.startswith(("data:", "blob:", "about:")):
@@ -393,27 +399,37 @@ class BrowserPool:
         except ScraperError:
             route.abort("namenotresolved")
             return
-        if not request.is_navigation_request():
-            route.continue_()
-            return
-        # Chromium follows redirects itself and routes see only the first URL, so navigations
-        # are fetched here without following redirects and each Location is checked first.
-        try:
-            response = route.fetch(max_redirects=0)
-        except Exception:  # noqa: BLE001 - let the browser produce its own network error
-            route.continue_()
-            return
-        location = response.headers.get("location")
-        if 300 <= response.status < 400 and location:
-            from urllib.parse import urljoin
-
+        if request.is_navigation_request() or request.resource_type in READABLE_RESOURCE_TYPES:
+            # Chromium follows redirects itself and routes see only the first URL of a chain,
+            # also when the 3xx came from route.fulfill. So for what a page can read (documents,
+            # XHR, fetch) the chain is walked here, every Location checked, and the final answer
+            # handed to the browser as the answer to the first URL. Fetching only to check and
+            # then letting the browser fetch again would let a server answer the two differently.
+            # The final URL of each walked chain is kept in context.pulse_redirects.
+            hop = url
             try:
-                check_url(urljoin(url, location))
+                for _ in range(MAX_REDIRECTS + 1):
+                    response = route.fetch(url=hop, max_redirects=0)
+                    location = response.headers.get("location")
+                    if not (300 <= response.status < 400 and location):
+                        break
+                    hop = urljoin(hop, location)
+                    check_url(hop)
+                else:
+                    raise BlockedURLError(f"Refusing {url!r}: more than {MAX_REDIRECTS} redirects.")
             except BlockedURLError as error:
-                blocked.append(error)
+                if request.is_navigation_request():
+                    blocked.append(error)
                 route.abort("blockedbyclient")
                 return
-        route.fulfill(response=response)
+            except Exception:  # noqa: BLE001 - a network error: let the browser report its own
+                route.abort("failed")
+                return
+            if hop != url:
+                redirects[url] = hop
+            route.fulfill(response=response)
+            return
+        route.continue_()
 
     def _close_browser(self) -> None:
         if self._browser is not None:

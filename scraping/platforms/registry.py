@@ -7,6 +7,7 @@ a configuration error and an unknown one fails loudly with the list of known nam
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from django.conf import settings
@@ -16,15 +17,18 @@ from django.utils.module_loading import import_string
 from scraping.platforms.base import Scraper
 
 QUEUES = ("http", "browser")
+# Names are stored in PlatformRun.platform and Mention.platform (max 32 characters).
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 _PLATFORMS: dict[str, str] = {}
 
 
 def register(name: str, dotted_path: str) -> None:
     """Add a platform. Registering a name twice is refused, whatever the path."""
-    if not name or not name.isidentifier() or name != name.lower():
+    if not NAME_PATTERN.fullmatch(name or ""):
         raise ImproperlyConfigured(
-            f"Platform name {name!r} is not valid: use a short lower-case identifier such as 'news'."
+            f"Platform name {name!r} is not valid: use 1–32 lower-case letters, digits, '-' or '_', "
+            "starting with a letter, such as 'news'."
         )
     if name in _PLATFORMS:
         raise ImproperlyConfigured(
