@@ -101,7 +101,7 @@ def rss_after(base: str, pages: int) -> dict:
         pool.close()
 
 
-def orphans_after_kills(base: str, kills: int, *, kill_driver: bool) -> tuple[int, int]:
+def orphans_after_kills(base: str, kills: int, *, kill_driver: bool, hang: bool = False) -> tuple[int, int]:
     """Start owners that hold a page open, SIGKILL them (and their driver when asked) like a hard
     time limit does, then count Chromium processes still alive before and after the reaper."""
     leftover = []
@@ -127,6 +127,9 @@ def orphans_after_kills(base: str, kills: int, *, kill_driver: bool) -> tuple[in
         chromium = [p["pid"] for p in record["processes"] if p["what"] == "chromium"]
         drivers = [p["pid"] for p in record["processes"] if p["what"] == "driver"]
         members = [pid for group in chromium for pid in process_group_members(group)]
+        if hang:  # a hung Chromium does not notice its driver's pipe closing
+            for group in chromium:
+                os.killpg(group, signal.SIGSTOP)
         for pid in [owner.pid, *(drivers if kill_driver else [])]:
             os.kill(pid, signal.SIGKILL)
         owner.wait()
@@ -143,14 +146,18 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=60, help="pages for the pooled vs per-task comparison")
     parser.add_argument("--rss-pages", type=int, default=1000, help="pages before measuring RSS")
     parser.add_argument("--kills", type=int, default=3, help="owners hard-killed per orphan scenario")
+    parser.add_argument("--orphans-only", action="store_true", help="measure only the orphan scenarios")
     arguments = parser.parse_args()
 
     server = make_server("127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     settings.PULSE_SIMULATOR_URL = server.url
     settings.PULSE_BROWSER_PID_DIR = Path(tempfile.mkdtemp(prefix="pulse-bench-browsers-"))
-    print(f"Chromium flags and pool: recycle every {settings.PULSE_BROWSER_RECYCLE_PAGES} pages; simulator {server.url}")
+    print(f"Browser pool: recycle every {settings.PULSE_BROWSER_RECYCLE_PAGES} pages; simulator {server.url}")
 
+    if arguments.orphans_only:
+        report_orphans(server.url, arguments.kills)
+        return
     pooled = pooled_rate(server.url, arguments.pages)
     fresh = per_task_rate(server.url, arguments.pages)
     print(f"pages/minute, one browser worker, {arguments.pages} pages each:")
@@ -163,10 +170,19 @@ def main() -> None:
     print(f"  worker process: {rss['start']['python'] / 1024:6.1f} MiB after 1 page -> {rss['end']['python'] / 1024:6.1f} MiB")
     print(f"  driver+Chromium: {rss['start']['browser'] / 1024:6.1f} MiB after 1 page -> {rss['end']['browser'] / 1024:6.1f} MiB")
 
-    for kill_driver, label in ((False, "SIGKILL of the worker child"), (True, "SIGKILL of the child and its Playwright driver")):
-        before, after = orphans_after_kills(server.url, arguments.kills, kill_driver=kill_driver)
-        print(f"orphan Chromium processes after {arguments.kills}x {label}: {before} before the reaper, {after} after")
+    report_orphans(server.url, arguments.kills)
     server.shutdown()
+
+
+def report_orphans(base: str, kills: int) -> None:
+    scenarios = (
+        (False, False, "SIGKILL of the worker child"),
+        (True, False, "SIGKILL of the child and its Playwright driver"),
+        (True, True, "SIGKILL of child and driver while Chromium hangs (SIGSTOP)"),
+    )
+    for kill_driver, hang, label in scenarios:
+        before, after = orphans_after_kills(base, kills, kill_driver=kill_driver, hang=hang)
+        print(f"orphan Chromium processes after {kills}x {label}: {before} before the reaper, {after} after")
 
 
 if __name__ == "__main__":
