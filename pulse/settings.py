@@ -7,6 +7,8 @@ message naming the variable when a value is malformed.
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import environ
@@ -15,6 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pulse.env import (
     env_bool,
     env_database,
+    env_float,
     env_int,
     env_list,
     env_redis_url,
@@ -52,6 +55,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    # Serves the API docs page (Swagger UI) from its own static files instead of a CDN.
+    "ninja",
     "pulse.apps.PulseConfig",
     "scraping",
     "schedules",
@@ -214,10 +219,40 @@ CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("PULSE_WORKER_MAX_TASKS_PER_CHILD", 
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#task-routes
 CELERY_TASK_ROUTES = ("pulse.routing.route_task",)
-# https://docs.celeryq.dev/en/stable/userguide/configuration.html#beat-scheduler
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 PULSE_QUEUES = ("celery", "http", "browser")
+
+# --- Pipeline -------------------------------------------------------------------------------------
+# Bounds of search input: max_results is per platform; the limit protects workers and platforms.
+PULSE_MAX_RESULTS_LIMIT = env_int("PULSE_MAX_RESULTS_LIMIT", default=500, minimum=1, maximum=10_000)
+PULSE_DEFAULT_MAX_RESULTS = env_int("PULSE_DEFAULT_MAX_RESULTS", default=50, minimum=1)
+# Transient scraper errors (429, 5xx, timeouts) are retried this many times after the first attempt,
+# waiting base * 2**n seconds (with jitter, capped at the maximum) unless the platform said Retry-After.
+PULSE_SCRAPE_MAX_RETRIES = env_int("PULSE_SCRAPE_MAX_RETRIES", default=3, minimum=0, maximum=20)
+PULSE_SCRAPE_BACKOFF_BASE = env_float("PULSE_SCRAPE_BACKOFF_BASE", default=2.0, minimum=0.0)
+PULSE_SCRAPE_BACKOFF_MAX = env_float("PULSE_SCRAPE_BACKOFF_MAX", default=300.0, minimum=0.0)
+# Scrapes started per platform across all workers (token bucket in Redis): "N/s", "N/m" or "N/h".
+# PULSE_RATE_LIMIT_<PLATFORM> (e.g. PULSE_RATE_LIMIT_FACEBOOK=6/m) overrides the default for one.
+PULSE_RATE_LIMIT_DEFAULT = env_str("PULSE_RATE_LIMIT_DEFAULT", default="30/m")
+PULSE_PLATFORM_RATE_LIMITS = {
+    name[len("PULSE_RATE_LIMIT_"):].lower().replace("_", "-"): value.strip()
+    for name, value in os.environ.items()
+    if name.startswith("PULSE_RATE_LIMIT_") and name != "PULSE_RATE_LIMIT_DEFAULT"
+}
+for _name, _rate in [("default", PULSE_RATE_LIMIT_DEFAULT), *PULSE_PLATFORM_RATE_LIMITS.items()]:
+    if not re.fullmatch(r"[1-9][0-9]*/[smh]", _rate):
+        raise ImproperlyConfigured(
+            f"rate limit for {_name} is {_rate!r}; write it as scrapes per second, minute or hour, e.g. 30/m."
+        )
+# Browser-queue tasks (Playwright) get their own, longer limits; http-queue tasks use the global ones.
+PULSE_BROWSER_TASK_SOFT_TIME_LIMIT = env_int("PULSE_BROWSER_TASK_SOFT_TIME_LIMIT", default=540, minimum=1)
+PULSE_BROWSER_TASK_TIME_LIMIT = env_int("PULSE_BROWSER_TASK_TIME_LIMIT", default=600, minimum=1)
+if PULSE_BROWSER_TASK_SOFT_TIME_LIMIT >= PULSE_BROWSER_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        "PULSE_BROWSER_TASK_SOFT_TIME_LIMIT must be smaller than PULSE_BROWSER_TASK_TIME_LIMIT so a browser "
+        f"task can close its pages before it is killed (got {PULSE_BROWSER_TASK_SOFT_TIME_LIMIT} >= "
+        f"{PULSE_BROWSER_TASK_TIME_LIMIT})."
+    )
 
 # --- Platforms ------------------------------------------------------------------------------------
 # Every platform's address is a setting. An empty value means "the default": the platform
@@ -275,3 +310,84 @@ PULSE_BROWSER_SCROLL_PAUSE = env_float("PULSE_BROWSER_SCROLL_PAUSE", default=0.3
 PULSE_BROWSER_MAX_SCROLLS = env_int("PULSE_BROWSER_MAX_SCROLLS", default=60, minimum=1)
 # Where each worker child records its Chromium so a later child can reap it after a hard kill.
 PULSE_BROWSER_PID_DIR = Path(env_str("PULSE_BROWSER_PID_DIR", default=str(VAR_DIR / "browsers")))
+
+# --- Schedules ------------------------------------------------------------------------------------
+# Run by `manage.py demo_setup` (make demo): seeds the demo scheduled searches once, never overwriting edits.
+PULSE_DEMO_SETUP_HOOKS = (*globals().get("PULSE_DEMO_SETUP_HOOKS", ()), "schedules.demo.seed_demo_schedules")
+
+# --- Scheduler ------------------------------------------------------------------------------------
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#beat-scheduler
+# PulseScheduler: leader election in Redis, incremental reloads, misfire policies (docs/SCHEDULER.md).
+CELERY_BEAT_SCHEDULER = "schedules.scheduler:PulseScheduler"
+# Seconds the leader lock lives without renewal; a standby takes over at most about this long
+# (plus one renewal interval) after the leader dies, kill -9 included.
+PULSE_BEAT_LEADER_TTL_SECONDS = env_float("PULSE_BEAT_LEADER_TTL_SECONDS", default=10.0, minimum=1.0)
+# How often every beat looks for edited schedules; an edit is live within about this long.
+PULSE_BEAT_CHANGE_CHECK_SECONDS = env_float("PULSE_BEAT_CHANGE_CHECK_SECONDS", default=0.5, minimum=0.05)
+# How often the whole schedule is re-read to repair anything incremental reads could miss.
+PULSE_BEAT_RECONCILE_SECONDS = env_float("PULSE_BEAT_RECONCILE_SECONDS", default=300.0, minimum=10.0)
+# Grace for PeriodicTasks without a ScheduledSearch (which carry their own): a run later than this
+# after its slot counts as missed and follows the misfire policy ("coalesce" for these rows).
+PULSE_BEAT_MISFIRE_GRACE_SECONDS = env_int("PULSE_BEAT_MISFIRE_GRACE_SECONDS", default=300, minimum=0)
+# How long a per-slot claim (pulse:beat:slot:<id>:<due>) is kept in Redis.
+PULSE_BEAT_SLOT_CLAIM_TTL_SECONDS = env_int("PULSE_BEAT_SLOT_CLAIM_TTL_SECONDS", default=600, minimum=10)
+# "run_all" sends at most this many missed slots per schedule after downtime; older ones are skipped.
+PULSE_BEAT_RUN_ALL_MAX_SLOTS = env_int("PULSE_BEAT_RUN_ALL_MAX_SLOTS", default=100, minimum=1)
+# Entries dispatched per tick (one transaction); more wait for the next, immediate, tick.
+PULSE_BEAT_DISPATCH_BATCH = env_int("PULSE_BEAT_DISPATCH_BATCH", default=500, minimum=1)
+
+# --- Operations -----------------------------------------------------------------------------------
+# Logs: JSON lines for log shippers in production, one readable line per record locally. Every
+# record a task logs carries its search id and platform (pulse.logging.TaskContextFilter).
+LOG_FORMAT = env_str("LOG_FORMAT", default="text" if DEBUG else "json").lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not a log format. Use json or text.")
+LOGGING["filters"] = {"task_context": {"()": "pulse.logging.TaskContextFilter"}}
+LOGGING["formatters"]["readable"] = {
+    "format": "%(asctime)s %(levelname)-7s %(processName)s %(name)s:%(task_context)s %(message)s"
+}
+LOGGING["formatters"]["json"] = {
+    "()": "pulse.logging.JsonFormatter",
+    "fmt": "%(asctime)s %(levelname)s %(name)s %(processName)s %(message)s",
+}
+LOGGING["handlers"]["console"]["formatter"] = "json" if LOG_FORMAT == "json" else "readable"
+LOGGING["handlers"]["console"]["filters"] = ["task_context"]
+
+# Run history older than this many days is deleted by the periodic task pulse.cleanup_history
+# (finished searches with their platform runs and matches; mentions are kept).
+PULSE_HISTORY_RETENTION_DAYS = env_int("PULSE_HISTORY_RETENTION_DAYS", default=90, minimum=1)
+PULSE_HISTORY_CLEANUP_BATCH = env_int("PULSE_HISTORY_CLEANUP_BATCH", default=500, minimum=1, maximum=10000)
+
+# Alerts (pulse.alerts): one alert per cool-down per (rule, key), to every enabled AlertChannel.
+PULSE_ALERT_COOLDOWN_SECONDS = env_int("PULSE_ALERT_COOLDOWN_SECONDS", default=3600, minimum=1)
+PULSE_ALERT_PLATFORM_FAILURES = env_int("PULSE_ALERT_PLATFORM_FAILURES", default=3, minimum=1)
+PULSE_ALERT_EMPTY_RUNS = env_int("PULSE_ALERT_EMPTY_RUNS", default=5, minimum=1)
+PULSE_ALERT_BEAT_STALL_SECONDS = env_int("PULSE_ALERT_BEAT_STALL_SECONDS", default=120, minimum=1)
+PULSE_ALERT_WEBHOOK_TIMEOUT_SECONDS = env_float("PULSE_ALERT_WEBHOOK_TIMEOUT_SECONDS", default=10.0, minimum=0.1)
+# Readiness and the "no worker answering" rule wait this long for a worker to answer ping.
+PULSE_WORKER_PING_TIMEOUT_SECONDS = env_float("PULSE_WORKER_PING_TIMEOUT_SECONDS", default=2.0, minimum=0.1)
+
+# Email for alert channels of kind "email" (Django's SMTP backend; console when DEBUG and unset).
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG and not env_str("EMAIL_HOST", default="")
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", default=25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", default=10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", default="Pulse <pulse@localhost>")
+
+# /metrics: when set, scrapers must send "Authorization: Bearer <token>".
+PULSE_METRICS_TOKEN = env_str("PULSE_METRICS_TOKEN", default="")
+
+# --- Reliability ----------------------------------------------------------------------------------
+# When PostgreSQL is unreachable (restart, failover) search tasks wait and try again instead of
+# failing: after 1, 2, 4 … s with jitter, at most the maximum between tries, at most this many
+# retries of one task (20 retries with the 60 s cap ride out an outage of roughly 10–15 minutes).
+PULSE_DATABASE_RETRY_MAX = env_int("PULSE_DATABASE_RETRY_MAX", default=20, minimum=0, maximum=1000)
+PULSE_DATABASE_RETRY_BACKOFF_MAX = env_float("PULSE_DATABASE_RETRY_BACKOFF_MAX", default=60.0, minimum=0.1)

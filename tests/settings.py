@@ -15,6 +15,10 @@ os.environ.setdefault("DJANGO_DEBUG", "0")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("LOG_LEVEL", "INFO")
+# Test platforms are searched many times a minute, and retries should not make tests wait.
+os.environ.setdefault("PULSE_RATE_LIMIT_DEFAULT", "1000/s")
+os.environ.setdefault("PULSE_SCRAPE_BACKOFF_BASE", "0.1")
+os.environ.setdefault("PULSE_SCRAPE_BACKOFF_MAX", "2")
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 
 from pulse.settings import *  # noqa: E402,F403

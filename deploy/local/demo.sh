@@ -8,6 +8,9 @@ export PYTHON="${PYTHON:-.venv/bin/python}"
 export DJANGO_DEBUG="${DJANGO_DEBUG:-1}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export PYTHONUNBUFFERED=1
+# The start scripts in deploy/ are the same ones the image runs; they call `celery` from PATH.
+export PATH="$(cd "$(dirname "$PYTHON")" && pwd):$PATH"
+export PULSE_HTTP_CONCURRENCY="${PULSE_HTTP_CONCURRENCY:-2}" PULSE_BROWSER_CONCURRENCY="${PULSE_BROWSER_CONCURRENCY:-1}"
 WEB_PORT="${PULSE_WEB_PORT:-8000}"
 FLOWER_PORT="${FLOWER_PORT:-5555}"
 mkdir -p var
@@ -43,6 +46,7 @@ elif [ -z "${PULSE_SIMULATOR_URL:-}" ]; then
 fi
 
 "$PYTHON" manage.py migrate --noinput -v 0
+"$PYTHON" manage.py setup_operations_tasks >/dev/null
 CREDENTIALS="$("$PYTHON" manage.py demo_setup)"
 
 FLOWER_FILE=var/flower-credentials

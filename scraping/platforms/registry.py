@@ -21,14 +21,19 @@ QUEUES = ("http", "browser")
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
 
 _PLATFORMS: dict[str, str] = {}
+# Platforms a search without an explicit list does not use (extra platforms that must be asked for).
+_NOT_DEFAULT: set[str] = set()
 
 
-def register(name: str, dotted_path: str) -> None:
-    """Add a platform. Registering a name twice is refused, whatever the path."""
+def register(name: str, dotted_path: str, *, default: bool = True) -> None:
+    """Add a platform. Registering a name twice is refused, whatever the path.
+
+    ``default=False`` keeps the platform out of "all enabled platforms": it runs only when named.
+    """
     if not NAME_PATTERN.fullmatch(name or ""):
         raise ImproperlyConfigured(
-            f"Platform name {name!r} is not valid: use 1–32 lower-case letters, digits, '-' or '_', "
-            "starting with a letter, such as 'news'."
+            f"Platform name {name!r} is not valid: use a short lower-case name of 1–32 letters, digits, "
+            "'-' or '_', starting with a letter, such as 'news'."
         )
     if name in _PLATFORMS:
         raise ImproperlyConfigured(
@@ -36,11 +41,14 @@ def register(name: str, dotted_path: str) -> None:
             f"cannot register it again as {dotted_path}. Pick another name."
         )
     _PLATFORMS[name] = dotted_path
+    if not default:
+        _NOT_DEFAULT.add(name)
 
 
 def unregister(name: str) -> None:
     """Remove a platform (tests register throw-away platforms and clean up with this)."""
     _PLATFORMS.pop(name, None)
+    _NOT_DEFAULT.discard(name)
     scraper_class.cache_clear()
 
 
@@ -84,7 +92,7 @@ def enabled_platform_names() -> list[str]:
     """Platforms a search uses when it names none: ``PULSE_ENABLED_PLATFORMS``, or all of them."""
     configured = list(getattr(settings, "PULSE_ENABLED_PLATFORMS", []) or [])
     if not configured:
-        return platform_names()
+        return [name for name in platform_names() if name not in _NOT_DEFAULT]
     unknown = [name for name in configured if name not in _PLATFORMS]
     if unknown:
         raise ImproperlyConfigured(

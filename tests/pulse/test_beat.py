@@ -24,7 +24,7 @@ def test_beat_dispatches_a_due_periodic_task_to_a_real_worker(worker, env_for_pr
         beat.wait_for(
             lambda: redis_client.llen(f"tests:{key}") >= 2, timeout=40, what="two runs recorded by the worker"
         )
-        assert "DatabaseScheduler" in beat.log()
+        assert "PulseScheduler" in beat.log()
         assert set(redis_client.lrange(f"tests:{key}", 0, -1)) == {"beat"}
     finally:
         beat.stop()

@@ -20,6 +20,7 @@ def test_manage_py_check_is_clean():
 def test_the_visibility_timeout_check_fires_when_a_task_can_outlive_it(settings):
     settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
     settings.CELERY_TASK_TIME_LIMIT = 360
+    settings.PULSE_BROWSER_TASK_TIME_LIMIT = 200
     errors = check_visibility_timeout()
     assert [error.id for error in errors] == ["pulse.E001"]
     assert "300s" in errors[0].msg and "360s" in errors[0].msg

@@ -82,11 +82,13 @@ def test_the_demo_stack_serves_admin_and_flower_and_stops_cleanly(env_for_proces
                 response = httpx.get(f"{flower}/api/workers?refresh=1", auth=("operator", "demo-secret"), timeout=5)
             except httpx.HTTPError:
                 return False
-            return response.status_code == 200 and len(response.json()) >= 2 and response.json()
+            if response.status_code != 200:
+                return False
+            # Other workers on the same broker (the test session's) may be listed too.
+            names = list(response.json())
+            return any(n.startswith("http@") for n in names) and any(n.startswith("browser@") for n in names)
 
-        workers = demo.wait_for(flower_lists_workers, timeout=60, what="Flower to list both workers")
-        assert any(name.startswith("http@") for name in workers)
-        assert any(name.startswith("browser@") for name in workers)
+        demo.wait_for(flower_lists_workers, timeout=60, what="Flower to list the http and browser workers")
         assert httpx.get(f"{flower}/api/workers", timeout=5).status_code == 401
         assert "beat: Starting" in demo.log()
     finally:

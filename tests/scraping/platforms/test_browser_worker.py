@@ -7,6 +7,7 @@ from scraping.browser import process_group_members, wait_until_gone
 from tests.conftest import start_worker
 
 pytestmark = pytest.mark.slow
+BROWSER_TEST_QUEUE = "pulse-test-browser"
 
 
 def recorded_pids(processes: list[dict], *, with_driver: bool = True) -> list[int]:
@@ -20,8 +21,9 @@ def recorded_pids(processes: list[dict], *, with_driver: bool = True) -> list[in
 @pytest.fixture(scope="module")
 def browser_worker(simulator, django_db_setup, django_db_blocker, tmp_path_factory):
     pid_dir = tmp_path_factory.mktemp("browsers")
+    # Its own queue: the session worker also consumes "browser" but does not load these test tasks.
     worker, _ = start_worker(
-        queues="browser",
+        queues=BROWSER_TEST_QUEUE,
         concurrency=1,
         name="browser",
         extra_env={"PULSE_BROWSER_PID_DIR": str(pid_dir)},
@@ -36,7 +38,7 @@ def browser_worker(simulator, django_db_setup, django_db_blocker, tmp_path_facto
 def visit(worker, hold_seconds=0, **options):
     from tests.support.browser_tasks import browser_visit
 
-    return browser_visit.apply_async(args=[worker.page, hold_seconds], queue="browser", **options)
+    return browser_visit.apply_async(args=[worker.page, hold_seconds], queue=BROWSER_TEST_QUEUE, **options)
 
 
 def test_a_browser_task_killed_by_the_hard_time_limit_leaves_no_orphan_chromium(browser_worker):
@@ -68,8 +70,9 @@ def test_a_soft_time_limit_during_a_page_closes_the_browser_work_and_the_child_g
 
 
 def test_stopping_the_worker_closes_its_browser(simulator, django_db_setup, tmp_path):
+    # Its own queue: the session worker also consumes "browser" but does not load these test tasks.
     worker, _ = start_worker(
-        queues="browser", concurrency=1, name="browser-stop",
+        queues=BROWSER_TEST_QUEUE, concurrency=1, name="browser-stop",
         extra_env={"PULSE_BROWSER_PID_DIR": str(tmp_path)},
         extra_args=("--include", "tests.support.browser_tasks"),
     )

@@ -1,0 +1,426 @@
+"""Writes for searches: create, start, run one platform, finalize, cancel.
+
+Tasks in ``scraping.tasks`` are thin wrappers around these functions; the CLI's ``--eager`` mode
+calls them directly. Scraping happens outside any transaction (it can take minutes); everything
+that changes rows for one step commits together.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+
+from celery import Signature, signature
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from scraping import pipeline, ratelimit
+from scraping.models import PlatformRun, Search
+from scraping.platforms import registry
+from scraping.platforms.base import Query, ScraperError
+from scraping.selectors import platform_run_result, search_progress, search_summary
+from scraping.validation import SearchInput, validate_search_id, validate_search_input
+
+logger = logging.getLogger(__name__)
+
+SEARCH_TASK = "pulse.search"
+
+
+class RateLimited(Exception):
+    """The platform's rate limit is used up; ask again after ``wait`` seconds (not an attempt)."""
+
+    def __init__(self, platform: str, wait: float):
+        super().__init__(f"{platform}: rate limit reached, next slot in {wait:.1f}s")
+        self.wait = wait
+
+
+# --- create and start -----------------------------------------------------------------------------
+
+
+def search_create(
+    *,
+    keywords,
+    platforms=None,
+    since=None,
+    until=None,
+    max_results=50,
+    trigger: str,
+    scheduled_search=None,
+    parent: Search | None = None,
+    search_id=None,
+) -> tuple[Search, bool]:
+    """Validate, then create a Search and one PlatformRun per platform; enqueue nothing.
+
+    Idempotent on ``search_id``: if that search exists it is returned unchanged with ``False``.
+    """
+    if trigger not in Search.Trigger.values:
+        raise ValidationError(
+            {"trigger": [f"trigger: {trigger!r} is not one of {', '.join(Search.Trigger.values)}"]}
+        )
+    cleaned = validate_search_input(
+        {
+            "keywords": keywords,
+            "platforms": platforms,
+            "since": since,
+            "until": until,
+            "max_results": max_results,
+            "search_id": search_id,
+        }
+    )
+    return _search_create_from(cleaned, trigger=trigger, scheduled_search=scheduled_search, parent=parent)
+
+
+def _search_create_from(
+    cleaned: SearchInput, *, trigger: str, scheduled_search=None, parent=None
+) -> tuple[Search, bool]:
+    if cleaned.search_id is not None:
+        existing = Search.objects.filter(pk=cleaned.search_id).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            search = Search.objects.create(
+                id=cleaned.search_id or uuid.uuid4(),
+                keywords=list(cleaned.keywords),
+                platforms=list(cleaned.platforms),
+                since=cleaned.since,
+                until=cleaned.until,
+                max_results=cleaned.max_results,
+                trigger=trigger,
+                scheduled_search=scheduled_search,
+                parent=parent,
+                platforms_total=len(cleaned.platforms),
+            )
+            PlatformRun.objects.bulk_create(
+                [PlatformRun(search=search, platform=platform) for platform in cleaned.platforms]
+            )
+    except IntegrityError:
+        # Two callers raced with the same search_id; the other one created it.
+        existing = Search.objects.filter(pk=cleaned.search_id).first() if cleaned.search_id else None
+        if existing is None:
+            raise
+        return existing, False
+    return search, True
+
+
+def search_start(**fields) -> Search:
+    """Create a search (as ``search_create``) and, once committed, enqueue ``pulse.search`` for it.
+
+    The Celery task id is chosen here and stored on the row, so ``AsyncResult(search.celery_task_id)``
+    works at once and returns the summary when the search ends.
+    """
+    from pulse.celery import app
+
+    with transaction.atomic():
+        search, created = search_create(**fields)
+        if not created:
+            return search
+        task_id = str(uuid.uuid4())
+        Search.objects.filter(pk=search.pk).update(celery_task_id=task_id)
+        search.celery_task_id = task_id
+        transaction.on_commit(
+            lambda: app.send_task(SEARCH_TASK, kwargs={"search_id": str(search.pk)}, task_id=task_id)
+        )
+    return search
+
+
+def search_signature(*, search: Search) -> Signature:
+    """A signature that runs ``search`` when called: put it in ``chain(a, b)`` to run b after a.
+
+    It is the public entry task for the existing row; that task replaces itself with the search's
+    chord, and Celery hands the rest of a chain on to the chord, so ``b`` starts after ``a``'s summary.
+    """
+    return signature(SEARCH_TASK, kwargs={"search_id": str(search.pk)}, immutable=True)
+
+
+def search_claim(*, data: dict, task_id: str, trigger: str = Search.Trigger.APPLY_ASYNC) -> tuple[Search, bool]:
+    """Find or create the search a ``pulse.search`` call asks for; say whether this call must run it.
+
+    1. ``{"search_id": id}`` alone names an existing search (``search_start`` enqueues exactly that);
+       anything more is validated and creates the search unless that id exists already.
+    2. The call runs the search only if it moves it from queued to running, or if it is a redelivery
+       of the call that did (same task id). Any other call gets the search back to report on, so one
+       search id never runs twice.
+    """
+    if isinstance(data, dict) and set(data) == {"search_id"}:
+        cleaned_id = validate_search_id(data["search_id"])
+        search = Search.objects.filter(pk=cleaned_id).first()
+        if search is None:
+            raise ValidationError(
+                {"search_id": [f"search_id: no search {cleaned_id} exists; pass keywords too to create it"]}
+            )
+    else:
+        search, _ = _search_create_from(validate_search_input(data), trigger=trigger)
+    now = timezone.now()
+    claimed = Search.objects.filter(pk=search.pk, status=Search.Status.QUEUED).update(
+        status=Search.Status.RUNNING, started_at=now, celery_task_id=task_id
+    )
+    redelivered = (
+        not claimed
+        and search.status == Search.Status.RUNNING
+        and bool(task_id)
+        and search.celery_task_id == task_id
+    )
+    search.refresh_from_db()
+    return search, bool(claimed or redelivered)
+
+
+# --- one platform ---------------------------------------------------------------------------------
+
+
+def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
+    """Seconds before attempt ``attempt + 1``: the platform's Retry-After if it gave one, else
+    exponential backoff with full jitter (so workers that failed together do not retry together)."""
+    if retry_after is not None and retry_after > 0:
+        return min(retry_after, settings.PULSE_SCRAPE_BACKOFF_MAX) * random.uniform(1.0, 1.1)
+    ceiling = min(settings.PULSE_SCRAPE_BACKOFF_MAX, settings.PULSE_SCRAPE_BACKOFF_BASE * 2 ** max(0, attempt - 1))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
+    """Search one platform for one search and store what it found; return the run's result.
+
+    1. A run that already finished (redelivered task) or whose search was cancelled is not run again.
+    2. Take a rate-limit token; without one raise ``RateLimited`` (the task waits; not an attempt).
+    3. Count the attempt, then call the scraper outside any transaction.
+    4. A transient error with attempts left marks the run retrying and is raised for the task to retry;
+       any other error is recorded as the run's failure and returned, never raised.
+    5. Store the items, finish the run and add to the search's counters in one transaction.
+    """
+    run = PlatformRun.objects.select_related("search").filter(pk=run_id).first()
+    if run is None:
+        # Its search was deleted while the task waited; nothing to do and nowhere to record it.
+        return {"status": "deleted", "found": 0, "new": 0, "duplicate": 0, "error": "the search was deleted"}
+    search = run.search
+    if run.status in PlatformRun.FINISHED_STATUSES:
+        return platform_run_result(run=run)
+    if search.status == Search.Status.CANCELLED:
+        return _platform_run_finish(run, status=PlatformRun.Status.CANCELLED)
+
+    wait = ratelimit.take(run.platform)
+    if wait > 0:
+        raise RateLimited(run.platform, wait)
+
+    PlatformRun.objects.filter(pk=run.pk).update(
+        status=PlatformRun.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        started_at=Coalesce(F("started_at"), timezone.now()),
+        celery_task_id=task_id or F("celery_task_id"),
+    )
+    run.refresh_from_db()
+    query = Query(
+        keywords=tuple(search.keywords),
+        max_results=search.max_results,
+        since=search.since,
+        until=search.until,
+    )
+    try:
+        items = list(registry.get_scraper(run.platform).search(query))
+    except ScraperError as error:
+        if not error.permanent and run.attempts <= settings.PULSE_SCRAPE_MAX_RETRIES:
+            PlatformRun.objects.filter(pk=run.pk).update(
+                status=PlatformRun.Status.RETRYING,
+                error_kind=PlatformRun.ErrorKind.TRANSIENT,
+                error_message=f"attempt {run.attempts}: {error.message}",
+            )
+            error.attempt = run.attempts  # the task's backoff grows with it
+            raise
+        return _platform_run_finish(
+            run, status=PlatformRun.Status.FAILED, error_kind=error.kind, message=_attempts_message(run, error)
+        )
+    except KeyError as error:
+        # The platform was removed from the registry after the search was created.
+        return _platform_run_finish(
+            run, status=PlatformRun.Status.FAILED, error_kind="permanent", message=str(error.args[0])
+        )
+    except SoftTimeLimitExceeded:
+        return _platform_run_finish(
+            run,
+            status=PlatformRun.Status.FAILED,
+            error_kind="transient",
+            message="stopped at the soft time limit; the platform was too slow or max_results too high",
+        )
+    except Exception as error:  # a scraper bug must not take the search down with it
+        logger.exception("scraper %s crashed on run %s", run.platform, run.pk)
+        return _platform_run_finish(
+            run,
+            status=PlatformRun.Status.FAILED,
+            error_kind="permanent",
+            message=f"scraper crashed: {type(error).__name__}: {error}",
+        )
+    return _platform_run_finish(run, status=PlatformRun.Status.SUCCEEDED, items=items)
+
+
+def _attempts_message(run: PlatformRun, error: ScraperError) -> str:
+    if error.permanent:
+        return error.message
+    return f"gave up after {run.attempts} attempt(s): {error.message}"
+
+
+def platform_run_fail(*, run_id: int, error_kind: str, message: str) -> dict:
+    """Record a run as failed from outside the normal path (an error the task caught); idempotent."""
+    run = PlatformRun.objects.select_related("search").filter(pk=run_id).first()
+    if run is None:
+        return {"status": "deleted", "found": 0, "new": 0, "duplicate": 0, "error": "the search was deleted"}
+    if run.status in PlatformRun.FINISHED_STATUSES:
+        return platform_run_result(run=run)
+    return _platform_run_finish(run, status=PlatformRun.Status.FAILED, error_kind=error_kind, message=message)
+
+
+def _platform_run_finish(
+    run: PlatformRun, *, status: str, items=None, error_kind: str = "", message: str = ""
+) -> dict:
+    """Store items (if any) and move the run to a finished status exactly once.
+
+    The search row is locked first so a cancel and a finishing run cannot interleave: items found
+    for a search cancelled meanwhile are discarded, and the run counts as cancelled.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        search = Search.objects.select_for_update().get(pk=run.search_id)
+        if search.status == Search.Status.CANCELLED and status == PlatformRun.Status.SUCCEEDED:
+            status, items = PlatformRun.Status.CANCELLED, None
+        stored = pipeline.StoreResult()
+        if items:
+            prepared, dropped = pipeline.prepare_items(
+                items, platform=run.platform, since=search.since, until=search.until, max_results=search.max_results
+            )
+            stored = pipeline.store_items(search=search, platform=run.platform, items=prepared)
+            if dropped:
+                logger.info("%s: dropped %d of %d items for search %s", run.platform, dropped, len(items), search.pk)
+        started = run.started_at or now
+        claimed = (
+            PlatformRun.objects.filter(pk=run.pk)
+            .exclude(status__in=PlatformRun.FINISHED_STATUSES)
+            .update(
+                status=status,
+                found=stored.found,
+                new=stored.new,
+                duplicate=stored.duplicate,
+                finished_at=now,
+                started_at=started,
+                duration_seconds=(now - started).total_seconds(),
+                error_kind=error_kind if status == PlatformRun.Status.FAILED else "",
+                error_message=message if status == PlatformRun.Status.FAILED else "",
+            )
+        )
+        if claimed:
+            Search.objects.filter(pk=search.pk).update(
+                platforms_done=F("platforms_done") + 1,
+                mentions_found=F("mentions_found") + stored.found,
+                mentions_new=F("mentions_new") + stored.new,
+            )
+    run.refresh_from_db()
+    if claimed:
+        search.refresh_from_db()
+        _publish_progress(search)
+    return platform_run_result(run=run)
+
+
+def _publish_progress(search: Search) -> None:
+    """Show progress on the search's task id, so a caller polling ``AsyncResult(id).info`` sees it.
+
+    Safe against overwriting the final result: the finalize task (which owns that id) runs only
+    after every platform task has returned, and this runs before they return.
+    """
+    if not search.celery_task_id or search.is_finished:
+        return
+    from pulse.celery import app
+
+    try:
+        app.backend.store_result(
+            search.celery_task_id, {"search_id": str(search.pk), **search_progress(search=search)}, "PROGRESS"
+        )
+    except Exception:  # progress is a courtesy; the rows are the truth
+        logger.warning("could not publish progress of search %s", search.pk, exc_info=True)
+
+
+# --- finish and cancel ----------------------------------------------------------------------------
+
+
+def search_finalize(*, search_id) -> dict:
+    """Set the search's final status from its runs and return its summary; idempotent.
+
+    succeeded: every platform succeeded; partial: some did; failed: none did; a cancelled search
+    stays cancelled. A run that never reported back (its worker was killed) counts as failed.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        search = Search.objects.select_for_update().filter(pk=search_id).first()
+        if search is None:
+            return {"search_id": str(search_id), "status": "deleted", "platforms": {}}
+        if not search.is_finished:
+            unfinished = search.platform_runs.exclude(status__in=PlatformRun.FINISHED_STATUSES)
+            unfinished.update(
+                status=PlatformRun.Status.FAILED,
+                finished_at=now,
+                error_kind=PlatformRun.ErrorKind.TRANSIENT,
+                error_message="never reported back: its worker was killed or lost the task",
+            )
+            runs = list(search.platform_runs.all())
+            succeeded = [run for run in runs if run.status == PlatformRun.Status.SUCCEEDED]
+            failed = [run for run in runs if run.status != PlatformRun.Status.SUCCEEDED]
+            if not failed:
+                search.status = Search.Status.SUCCEEDED
+            elif succeeded:
+                search.status = Search.Status.PARTIAL
+            else:
+                search.status = Search.Status.FAILED
+            search.error = "; ".join(f"{run.platform}: {run.error_message}" for run in failed if run.error_message)
+            totals = search.platform_runs.aggregate(found=Sum("found"), new=Sum("new"))
+            search.mentions_found = totals["found"] or 0
+            search.mentions_new = totals["new"] or 0
+            search.platforms_done = len(runs)
+            search.started_at = search.started_at or now
+            search.finished_at = now
+            search.save(
+                update_fields=[
+                    "status", "error", "mentions_found", "mentions_new", "platforms_done", "started_at", "finished_at"
+                ]
+            )
+    return search_summary(search=search)
+
+
+def search_cancel(*, search: Search) -> Search:
+    """Cancel a search that has not finished; a finished search is returned unchanged.
+
+    Runs not yet finished are marked cancelled at once. Their tasks are left in the queue rather than
+    revoked: a revoked chord member would stop the chord, and the caller would get an error instead of
+    the summary. Each task sees the cancelled search and returns without scraping; one that is
+    scraping right now finishes its page work and its items are discarded.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Search.objects.select_for_update().get(pk=search.pk)
+        if locked.is_finished:
+            return locked
+        cancelled = locked.platform_runs.exclude(status__in=PlatformRun.FINISHED_STATUSES).update(
+            status=PlatformRun.Status.CANCELLED, finished_at=now
+        )
+        locked.status = Search.Status.CANCELLED
+        locked.finished_at = now
+        locked.platforms_done = min(locked.platforms_total, locked.platforms_done + cancelled)
+        locked.error = "cancelled"
+        locked.save(update_fields=["status", "finished_at", "platforms_done", "error"])
+    return locked
+
+
+def search_wait(*, search: Search, timeout: float, interval: float = 0.25) -> Search:
+    """Poll the row until the search finishes (for the CLI and tests); raises TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        search.refresh_from_db()
+        if search.is_finished or time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    if not search.is_finished:
+        raise TimeoutError(f"search {search.pk} still {search.status} after {timeout:.0f}s")
+    return search
+
