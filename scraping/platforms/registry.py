@@ -17,8 +17,9 @@ from django.utils.module_loading import import_string
 from scraping.platforms.base import Scraper
 
 QUEUES = ("http", "browser")
-# Names are stored in PlatformRun.platform and Mention.platform (max 32 characters).
-NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+# Names are stored in PlatformRun.platform and Mention.platform (max 32 characters). No "_":
+# PULSE_RATE_LIMIT_<NAME> turns "_" into "-", so names with hyphens stay reachable from the env.
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
 _PLATFORMS: dict[str, str] = {}
 # Platforms a search without an explicit list does not use (extra platforms that must be asked for).
@@ -32,8 +33,8 @@ def register(name: str, dotted_path: str, *, default: bool = True) -> None:
     """
     if not NAME_PATTERN.fullmatch(name or ""):
         raise ImproperlyConfigured(
-            f"Platform name {name!r} is not valid: use a short lower-case name of 1–32 letters, digits, "
-            "'-' or '_', starting with a letter, such as 'news'."
+            f"Platform name {name!r} is not valid: use a short lower-case name of 1–32 letters, digits "
+            "and hyphens, starting with a letter, such as 'news'."
         )
     if name in _PLATFORMS:
         raise ImproperlyConfigured(
