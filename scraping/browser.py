@@ -26,21 +26,30 @@ import atexit
 import json
 import logging
 import os
-import signal
-import threading
-import time
-from collections.abc import Callable
 import queue
+import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import suppress
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urljoin
 
 from celery import signals
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from scraping.browser_processes import (  # noqa: F401 - re-exported for tests and benchmarks
+    alive,
+    child_pids,
+    kill_recorded,
+    pid_dir,
+    process_group_members,
+    process_start_time,
+    reap_orphans,
+    wait_until_gone,
+)
 from scraping.platforms.base import ScraperError, TransientScraperError
 from scraping.platforms.ssrf import BlockedURLError, check_url
 
@@ -58,54 +67,12 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SYSTEM_CHROMIUM = "/usr/bin/chromium"
+# Responses a page's scripts can read; their redirects are checked hop by hop (see _guard).
+READABLE_RESOURCE_TYPES = {"xhr", "fetch", "eventsource"}
+MAX_REDIRECTS = 5
 # How long a task waits, after it was interrupted (soft time limit), for the browser thread to
 # finish its current step and close the context before the browser is killed outright.
 CANCEL_GRACE_SECONDS = 5.0
-
-
-# --- /proc helpers ------------------------------------------------------------------------------
-def process_start_time(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (field 22 of /proc/pid/stat), or None."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    fields = stat.rsplit(")", 1)[1].split()
-    if fields[0] == "Z":  # a zombie is as good as gone
-        return None
-    return int(fields[19])
-
-
-def process_parent(pid: int) -> int | None:
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-    except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError, ValueError):
-        return None
-
-
-def child_pids(parent: int) -> list[int]:
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and process_parent(int(entry)) == parent:
-            children.append(int(entry))
-    return children
-
-
-def process_group_members(pgid: int) -> list[int]:
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if os.getpgid(int(entry)) == pgid and process_start_time(int(entry)) is not None:
-                members.append(int(entry))
-        except (ProcessLookupError, PermissionError):
-            continue
-    return members
-
-
-def alive(pid: int, start_time: int | None) -> bool:
-    return start_time is not None and process_start_time(pid) == start_time
 
 
 # --- locating Chromium --------------------------------------------------------------------------
@@ -130,41 +97,6 @@ def find_chromium(playwright=None) -> str:
         "No Chromium found for the browser platforms. Install one with `python -m playwright install "
         "chromium` (or `apt-get install chromium`), or set PULSE_CHROMIUM_PATH to a Chromium binary."
     )
-
-
-# --- orphan reaping -----------------------------------------------------------------------------
-def pid_dir() -> Path:
-    path = Path(settings.PULSE_BROWSER_PID_DIR)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def reap_orphans() -> int:
-    """Kill browser processes recorded by pool owners that no longer run. Returns how many."""
-    killed = 0
-    for record_path in pid_dir().glob("*.json"):
-        try:
-            record = json.loads(record_path.read_text())
-        except (OSError, ValueError):
-            continue
-        if alive(record["owner_pid"], record["owner_start"]):
-            continue
-        for process in record.get("processes", []):
-            pid, start = process["pid"], process["start"]
-            if not alive(pid, start):
-                continue
-            with suppress(ProcessLookupError, PermissionError):
-                if process.get("group"):
-                    # Playwright starts Chromium as a process-group leader; the group holds its
-                    # zygote, renderers and GPU helper.
-                    os.killpg(pid, signal.SIGKILL)
-                else:
-                    os.kill(pid, signal.SIGKILL)
-                killed += 1
-                logger.warning("reaped orphaned browser process %s (%s)", pid, process.get("what"))
-        with suppress(FileNotFoundError):
-            record_path.unlink()
-    return killed
 
 
 # --- the pool -------------------------------------------------------------------------------------
@@ -217,7 +149,7 @@ class BrowserPool:
             future.result(timeout=30)
         except Exception as error:  # noqa: BLE001 - closing must not raise; kill what is left
             logger.warning("closing the browser failed (%s); killing its processes", error)
-            self._kill_processes()
+            self._kill_processes(include_driver=True)
         if thread is not None:
             thread.join(timeout=5)
 
@@ -273,14 +205,11 @@ class BrowserPool:
                     self._kill_processes()
             raise
 
-    def _kill_processes(self) -> None:
+    def _kill_processes(self, *, include_driver: bool = False) -> None:
+        """Kill this pool's Chromium (and its driver when closing failed); safe from any thread."""
         for process in list(self.processes):
-            if alive(process["pid"], process["start"]):
-                with suppress(ProcessLookupError, PermissionError):
-                    if process.get("group"):
-                        os.killpg(process["pid"], signal.SIGKILL)
-                    elif process.get("what") == "chromium":
-                        os.kill(process["pid"], signal.SIGKILL)
+            if process["what"] == "chromium" or include_driver:
+                kill_recorded(process)
 
     # Browser-thread side ---------------------------------------------------------------------
     def _stats(self) -> dict:
@@ -344,15 +273,17 @@ class BrowserPool:
 
         browser = self._ensure_browser()
         blocked: list[BlockedURLError] = []
+        redirects: dict[str, str] = {}
         context = browser.new_context(storage_state=storage_state or None, viewport={"width": 1280, "height": 900})
         # Page steps look here to report a refused navigation as such, not as a network error.
         context.pulse_blocked = blocked
+        context.pulse_redirects = redirects
         self.open_contexts += 1
         try:
             timeout_ms = settings.PULSE_BROWSER_NAVIGATION_TIMEOUT * 1000
             context.set_default_navigation_timeout(timeout_ms)
             context.set_default_timeout(timeout_ms)
-            context.route("**/*", lambda route, request: self._guard(route, request, blocked))
+            context.route("**/*", lambda route, request: self._guard(route, request, blocked, redirects))
             context.on("page", lambda page: self._count_page())
             page = context.new_page()
             try:
@@ -377,7 +308,7 @@ class BrowserPool:
         self.pages_total += 1
 
     @staticmethod
-    def _guard(route, request, blocked: list) -> None:
+    def _guard(route, request, blocked: list, redirects: dict) -> None:
         """SSRF check for every request the browser makes, including each redirect hop."""
         url = request.url
         if url.startswith(("data:", "blob:", "about:")):
@@ -393,41 +324,45 @@ class BrowserPool:
         except ScraperError:
             route.abort("namenotresolved")
             return
-        if not request.is_navigation_request():
-            route.continue_()
-            return
-        # Chromium follows redirects itself and routes see only the first URL, so navigations
-        # are fetched here without following redirects and each Location is checked first.
-        try:
-            response = route.fetch(max_redirects=0)
-        except Exception:  # noqa: BLE001 - let the browser produce its own network error
-            route.continue_()
-            return
-        location = response.headers.get("location")
-        if 300 <= response.status < 400 and location:
-            from urllib.parse import urljoin
-
+        if request.is_navigation_request() or request.resource_type in READABLE_RESOURCE_TYPES:
+            # Chromium follows redirects itself and routes see only the first URL of a chain,
+            # also when the 3xx came from route.fulfill. So for what a page can read (documents,
+            # XHR, fetch) the chain is walked here, every Location checked, and the final answer
+            # handed to the browser as the answer to the first URL. Fetching only to check and
+            # then letting the browser fetch again would let a server answer the two differently.
+            # The final URL of each walked chain is kept in context.pulse_redirects.
+            hop = url
             try:
-                check_url(urljoin(url, location))
+                for _ in range(MAX_REDIRECTS + 1):
+                    response = route.fetch(url=hop, max_redirects=0)
+                    location = response.headers.get("location")
+                    if not (300 <= response.status < 400 and location):
+                        break
+                    hop = urljoin(hop, location)
+                    check_url(hop)
+                else:
+                    raise BlockedURLError(f"Refusing {url!r}: more than {MAX_REDIRECTS} redirects.")
             except BlockedURLError as error:
-                blocked.append(error)
+                if request.is_navigation_request():
+                    blocked.append(error)
                 route.abort("blockedbyclient")
                 return
-        route.fulfill(response=response)
+            except Exception:  # noqa: BLE001 - a network error: let the browser report its own
+                route.abort("failed")
+                return
+            if hop != url:
+                redirects[url] = hop
+            route.fulfill(response=response)
+            return
+        route.continue_()
 
     def _close_browser(self) -> None:
         if self._browser is not None:
             with suppress(Exception):
                 self._browser.close()
             self._browser = None
-        self._kill_processes_except_driver()
-
-    def _kill_processes_except_driver(self) -> None:
         # Browser.close() waits for Chromium; anything still there is killed, not left behind.
-        for process in self.processes:
-            if process["what"] == "chromium" and alive(process["pid"], process["start"]):
-                with suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process["pid"], signal.SIGKILL) if process.get("group") else os.kill(process["pid"], signal.SIGKILL)
+        self._kill_processes()
 
     def _close_on_browser_thread(self) -> None:
         self._close_browser()
@@ -485,14 +420,3 @@ def _close_in_child(**kwargs):
 
 
 atexit.register(close_browser_pool)
-
-
-def wait_until_gone(pids: list[int], *, timeout: float = 10.0) -> list[int]:
-    """The pids still alive after ``timeout`` seconds (polling), for tests and benchmarks."""
-    deadline = time.monotonic() + timeout
-    remaining = list(pids)
-    while remaining and time.monotonic() < deadline:
-        remaining = [pid for pid in remaining if process_start_time(pid) is not None]
-        if remaining:
-            time.sleep(0.1)
-    return remaining

@@ -214,3 +214,12 @@ def simulator():
 def unique_keyword():
     """A keyword no other test uses, for failure modes counted per key in the simulator."""
     return f"kw{uuid.uuid4().hex[:8]}"
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that use a real worker get the simulator set up first, so the worker inherits
+    ``PULSE_SIMULATOR_URL`` and never reaches for the real platforms."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is not None and "celery_worker_process" in names and "simulator" not in names:
+            names.insert(0, "simulator")

@@ -34,6 +34,17 @@ if ! redis_answers; then
   echo "redis: redis-server --port $REDIS_PORT --bind 127.0.0.1 --save '' --appendonly no --dir var" >> "$PROCFILE"
 fi
 
+# Offline by default: the platform simulator stands in for news, YouTube, Facebook, Instagram and
+# the web, so mentions arrive without internet or accounts. Set PULSE_SIMULATOR_URL=off to scrape
+# the real platforms instead.
+if [ "${PULSE_SIMULATOR_URL:-}" = "off" ]; then
+  unset PULSE_SIMULATOR_URL
+elif [ -z "${PULSE_SIMULATOR_URL:-}" ]; then
+  SIMULATOR_PORT="${PULSE_SIMULATOR_PORT:-$("$PYTHON" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")}"
+  export PULSE_SIMULATOR_URL="http://127.0.0.1:$SIMULATOR_PORT"
+  echo "simulator: \$PYTHON manage.py simulate_platforms --port $SIMULATOR_PORT" >> "$PROCFILE"
+fi
+
 "$PYTHON" manage.py migrate --noinput -v 0
 "$PYTHON" manage.py setup_operations_tasks >/dev/null
 CREDENTIALS="$("$PYTHON" manage.py demo_setup)"
@@ -51,6 +62,7 @@ cat <<BANNER
     Admin    http://127.0.0.1:$WEB_PORT/admin/   $CREDENTIALS
     Flower   http://127.0.0.1:$FLOWER_PORT/      user: ${FLOWER_BASIC_AUTH%%:*}  password: ${FLOWER_BASIC_AUTH#*:}
     Health   http://127.0.0.1:$WEB_PORT/healthz
+    Platforms ${PULSE_SIMULATOR_URL:-the real sites (no simulator)}
   Press Ctrl-C to stop every process.
 
 BANNER

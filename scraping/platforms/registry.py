@@ -17,6 +17,9 @@ from django.utils.module_loading import import_string
 from scraping.platforms.base import Scraper
 
 QUEUES = ("http", "browser")
+# Names are stored in PlatformRun.platform and Mention.platform (max 32 characters). No "_":
+# PULSE_RATE_LIMIT_<NAME> turns "_" into "-", so names with hyphens stay reachable from the env.
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
 _PLATFORMS: dict[str, str] = {}
 # Platforms a search without an explicit list does not use (extra platforms that must be asked for).
@@ -28,9 +31,10 @@ def register(name: str, dotted_path: str, *, default: bool = True) -> None:
 
     ``default=False`` keeps the platform out of "all enabled platforms": it runs only when named.
     """
-    if not re.fullmatch(r"[a-z][a-z0-9-]{0,31}", name or ""):
+    if not NAME_PATTERN.fullmatch(name or ""):
         raise ImproperlyConfigured(
-            f"Platform name {name!r} is not valid: use a short lower-case name of letters, digits and hyphens such as 'news'."
+            f"Platform name {name!r} is not valid: use a short lower-case name of 1–32 letters, digits "
+            "and hyphens, starting with a letter, such as 'news'."
         )
     if name in _PLATFORMS:
         raise ImproperlyConfigured(

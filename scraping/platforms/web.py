@@ -111,8 +111,10 @@ class WebScraper(Scraper):
             page = first_page if index == 0 else context.new_page()
             try:
                 response = open_page(page, url, what=f"Web page {url}", wait_until="load")
+                # Redirects are walked by the SSRF guard, which records where a chain ended.
+                final_url = getattr(context, "pulse_redirects", {}).get(page.url, page.url)
                 results.append(
-                    {"url": url, "final_url": page.url, "status": response.status if response else None, "html": page.content()}
+                    {"url": url, "final_url": final_url, "status": response.status if response else None, "html": page.content()}
                 )
             except ScraperError as error:
                 results.append({"url": url, "error": error})

@@ -91,14 +91,18 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         except Exception as error:  # a bug in a route must show, not hang the client
             status, body, content_type, headers = 500, f"simulator error: {error!r}".encode(), "text/plain", {}
         self.server.state.record(self.route_path, status)
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (a timeout in a slow-mode test, a closed browser); nothing to tell it.
+            self.close_connection = True
 
     @property
     def base_url(self) -> str:

@@ -109,7 +109,10 @@ def test_chromium_left_by_a_killed_owner_is_reaped_and_nothing_else(browser_sett
         chromium = [p for p in record["processes"] if p["what"] == "chromium"]
         driver = [p["pid"] for p in record["processes"] if p["what"] == "driver"]
         members = [pid for process in chromium for pid in process_group_members(process["pid"])]
-        # A hard kill of the owner and its driver leaves Chromium running without a parent.
+        # Chromium normally quits when its driver's pipe closes; a hung one does not. Stop it so
+        # it cannot, then hard-kill the owner and its driver, as a hard time limit might.
+        for process in chromium:
+            os.killpg(process["pid"], signal.SIGSTOP)
         for pid in [owner.pid, *driver]:
             os.kill(pid, signal.SIGKILL)
         owner.wait()
@@ -157,3 +160,10 @@ def test_the_timeouts_must_be_layered(settings):
     assert check_browser_timeouts() == []
     settings.PULSE_BROWSER_NAVIGATION_TIMEOUT = 300
     assert [error.id for error in check_browser_timeouts()] == ["pulse.E101"]
+
+
+def test_with_no_chromium_anywhere_the_error_says_how_to_install_one(settings, monkeypatch):
+    settings.PULSE_CHROMIUM_PATH = ""
+    monkeypatch.setattr(browser, "SYSTEM_CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(ImproperlyConfigured, match="playwright install chromium.*PULSE_CHROMIUM_PATH"):
+        find_chromium(playwright=None)

@@ -98,3 +98,10 @@ def test_a_feed_on_an_internal_address_is_refused(news, settings):
     settings.PULSE_GOOGLE_NEWS_URL = "http://10.0.0.5/rss"
     with pytest.raises(PermanentScraperError, match="metadata"):
         news.search(Query(keywords=("x",)))
+
+
+def test_without_redis_the_feeds_are_fetched_in_full(news, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    scraper = NewsScraper()
+    assert scraper.search(Query(keywords=("durian",), max_results=5))
+    assert set(scraper.responses.values()) == {200}

@@ -47,8 +47,11 @@ def test_registering_a_name_twice_is_refused_with_both_paths_in_the_message():
 
 
 def test_a_badly_formed_platform_name_is_refused():
-    with pytest.raises(ImproperlyConfigured, match="lower-case name"):
-        registry.register("Bad Name", "x.Y")
+    for bad in ("Bad Name", "", "9lives", "x" * 33, "under_score"):
+        with pytest.raises(ImproperlyConfigured, match="lower-case name"):
+            registry.register(bad, "x.Y")
+    registry.register("name-with-2-hyphens", "x.Y")
+    registry.unregister("name-with-2-hyphens")
 
 
 def test_a_registered_path_that_is_not_a_scraper_fails_loudly_on_first_use():

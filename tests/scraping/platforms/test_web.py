@@ -52,9 +52,15 @@ def test_no_configured_pages_is_a_permanent_error_naming_the_setting(settings):
 
 
 @pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.2:8000/admin/"])
-def test_a_redirect_from_an_allowed_page_to_an_internal_address_is_refused(browser_settings, target):
+@pytest.mark.parametrize("hops", [1, 3])
+def test_a_redirect_from_an_allowed_page_to_an_internal_address_is_refused(browser_settings, target, hops):
+    from urllib.parse import quote
+
     base = browser_settings.PULSE_SIMULATOR_URL
-    browser_settings.PULSE_WEB_URLS = [f"{base}/redirect?to={target}"]
+    url = target
+    for _ in range(hops):  # a chain through the allowed simulator, ending inside the network
+        url = f"{base}/redirect?to={quote(url, safe='')}"
+    browser_settings.PULSE_WEB_URLS = [url]
     with pytest.raises(PermanentScraperError, match="Refusing"):
         search("anything")
 
@@ -63,3 +69,61 @@ def test_a_configured_internal_url_is_refused_before_the_browser_starts(browser_
     browser_settings.PULSE_WEB_URLS = ["http://10.1.2.3/intranet"]
     with pytest.raises(PermanentScraperError, match="private address"):
         search("anything")
+
+
+@pytest.fixture
+def internal_service():
+    """A service on loopback that the SSRF guard must keep pages away from; counts its hits."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.end_headers()
+            self.wfile.write(b"secret")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server.hits = hits
+    yield server
+    server.shutdown()
+
+
+def test_a_script_fetch_redirected_to_an_internal_address_never_reaches_it(browser_settings, internal_service):
+    from scraping.browser import run_in_browser
+
+    base = browser_settings.PULSE_SIMULATOR_URL
+    secret = f"http://127.0.0.1:{internal_service.server_address[1]}/secret"
+
+    def fetch_through_redirect(page):
+        page.goto(f"{base}/bench/page/1")
+        return page.evaluate(
+            "async (url) => { try { return await (await fetch(url)).text(); } catch (e) { return 'refused'; } }",
+            f"{base}/redirect?to={secret}",
+        )
+
+    assert run_in_browser(fetch_through_redirect) == "refused"
+    assert internal_service.hits == []
+    # Once allowed, the same script reaches it: the refusal above was the guard's doing.
+    browser_settings.PULSE_SSRF_ALLOW = [f"127.0.0.1:{internal_service.server_address[1]}"]
+    assert run_in_browser(fetch_through_redirect) == "secret"
+    assert internal_service.hits == ["/secret"]
+
+
+def test_a_redirected_page_is_reported_at_its_final_url(browser_settings):
+    from urllib.parse import quote
+
+    base = browser_settings.PULSE_SIMULATOR_URL
+    final = f"{base}/web/city-times/harbour-plan"
+    browser_settings.PULSE_WEB_URLS = [f"{base}/redirect?to={quote(f'{base}/redirect?to={final}', safe='')}"]
+    [item] = search("harbour")
+    assert item.url == final
+    assert item.raw["configured_url"] == browser_settings.PULSE_WEB_URLS[0]
