@@ -235,7 +235,8 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
             run, status=PlatformRun.Status.FAILED, error_kind="permanent", message=str(error.args[0])
         )
     try:
-        items = list(scraper.search(query))
+        result = scraper.search(query)
+        items = list(result)
     except ScraperError as error:
         if not error.permanent and run.attempts <= settings.PULSE_SCRAPE_MAX_RETRIES:
             waiting = _unfinished(run).update(
@@ -269,6 +270,10 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
             error_kind="permanent",
             message=f"scraper crashed: {type(error).__name__}: {error}",
         )
+    # Parts of a platform that failed while others worked (one malformed feed of five) do not fail
+    # the run; they are logged with the run's search id and platform so an operator can find them.
+    for warning in getattr(result, "warnings", ()):
+        logger.warning("%s: %s (search %s, run %s)", run.platform, warning, run.search_id, run.pk)
     return _platform_run_finish(run, status=PlatformRun.Status.SUCCEEDED, items=items)
 
 
