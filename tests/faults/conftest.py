@@ -270,6 +270,7 @@ class FaultProcesses:
             env={"PYTHONUNBUFFERED": "1", **env},
         ).start()
         process.node_name = node_name
+        process.is_worker = True
         self.started.append(process)
         if wait:
             client = broker_client(env.get("REDIS_URL", settings.REDIS_URL))
@@ -291,7 +292,9 @@ class FaultProcesses:
 
     def stop_all(self) -> None:
         for process in reversed(self.started):
-            process.stop(timeout=10)
+            # Workers get Celery's cold shutdown (SIGQUIT): the test is over, nothing must finish.
+            is_worker = getattr(process, "is_worker", False)
+            process.stop(timeout=10, signum=signal.SIGQUIT if is_worker else signal.SIGTERM)
 
 
 @pytest.fixture
