@@ -64,6 +64,8 @@ def main() -> None:
             figures += stack_figures(output)
         if process.returncode != 0:
             table.append((script.stem, "FAILED", f"exit {process.returncode}", "", "see output above"))
+        elif not figures:
+            table.append((script.stem, "(its own table, printed above)", "", "", ""))
         for name, value, unit, baseline in figures:
             table.append((script.stem, name, value, unit, baseline))
         print(f"=== {script.name}: {time.monotonic() - started:.0f} s ===", flush=True)

@@ -134,9 +134,9 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/pulse"
 
     def _as_postgres(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["runuser", "-u", "postgres", "--", *command], capture_output=True, text=True, check=check, timeout=120
-        )
+        # PostgreSQL refuses to run as root; runuser needs root. As the postgres user, run directly.
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.run([*prefix, *command], capture_output=True, text=True, check=check, timeout=120)
 
     def init(self) -> PrivatePostgres:
         self._as_postgres(
@@ -212,6 +212,12 @@ class PrivatePostgres:
 @pytest.fixture(scope="session")
 def private_postgres() -> Iterator[PrivatePostgres]:
     """One migrated private cluster for the session; tests that restart it leave it running."""
+    import pwd
+
+    if not (POSTGRES_BIN / "initdb").exists():
+        pytest.fail(f"The PostgreSQL restart faults need PostgreSQL 15's initdb at {POSTGRES_BIN}.")
+    if os.geteuid() != 0 and pwd.getpwuid(os.geteuid()).pw_name != "postgres":
+        pytest.fail("The PostgreSQL restart faults start a private cluster: run them as root or as postgres.")
     server = PrivatePostgres().init()
     try:
         server.migrate()
