@@ -48,10 +48,10 @@ from pulse.celery import app  # noqa: E402
 from tests.faults.conftest import FaultProcesses, wait_until  # noqa: E402
 
 
-def running_pid(client, task_name: str) -> int | None:
+def running_pid(client, task_name: str, args: list) -> int | None:
     for tasks in (client.control.inspect(timeout=1).active() or {}).values():
         for task in tasks:
-            if task["name"] == task_name:
+            if task["name"] == task_name and list(task["args"]) == args:
                 return task["worker_pid"]
     return None
 
@@ -88,7 +88,14 @@ def kill_searches(runs: int) -> None:
             key = query_key(SimpleNamespace(keywords=(keyword,)))
             result = app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": platforms})
             wait_until(lambda key=key: store.get(f"pulse:test:slow-started:{key}"), timeout=60, what="the slow start")
-            victim = wait_until(lambda: running_pid(app, "pulse.scrape_platform"), timeout=20, what="its pid")
+            with psycopg.connect(database_url.replace("postgres://", "postgresql://")) as connection:
+                ((slow_run_id,),) = connection.execute(
+                    "select r.id from scraping_platformrun r join scraping_search s on s.id = r.search_id "
+                    "where s.keywords ->> 0 = %s and r.platform = %s", (keyword, SlowScraper.name),
+                ).fetchall()  # fmt: skip
+            victim = wait_until(
+                lambda: running_pid(app, "pulse.scrape_platform", [slow_run_id]), timeout=20, what="its pid"
+            )
             os.kill(victim, signal.SIGKILL)
             killed_at = time.monotonic()
             store.set(f"pulse:test:slow-release:{key}", "1", ex=300)
