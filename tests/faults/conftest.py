@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import kombu.exceptions
 import psycopg
 import pytest
 import redis
@@ -249,6 +250,14 @@ def broker_client(broker_url: str) -> Celery:
     return client
 
 
+def ping(client: Celery, node_name: str) -> list:
+    """Ping one worker; a pooled connection broken by a broker restart fails once, then reconnects."""
+    try:
+        return client.control.ping(destination=[node_name], timeout=0.5)
+    except (redis.ConnectionError, kombu.exceptions.OperationalError):
+        return []
+
+
 class FaultProcesses:
     """Starts workers and beat for one test and stops every one of them afterwards."""
 
@@ -281,7 +290,7 @@ class FaultProcesses:
         if wait:
             client = broker_client(env.get("REDIS_URL", settings.REDIS_URL))
             process.wait_for(
-                lambda: client.control.ping(destination=[node_name], timeout=0.5),
+                lambda: ping(client, node_name),
                 timeout=60,
                 what=f"worker {node_name} to answer ping",
             )
