@@ -10,7 +10,7 @@ TEST_REDIS_URL ?= $(if $(REDIS_URL),$(REDIS_URL),redis://127.0.0.1:6379/15)
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: help install demo test test-faults bench bench-scheduler bench-stack check-services clean
+.PHONY: help install demo test test-faults bench bench-scheduler bench-stack bench-api check-services clean
 
 help:
 	@echo "make demo   - install into .venv and run web, workers, beat and Flower locally"
@@ -43,6 +43,10 @@ test-faults: check-services
 # Stock DatabaseScheduler vs PulseScheduler on the same PostgreSQL and Redis; about 12 minutes.
 bench-scheduler: check-services
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) tests/bench/bench_scheduler.py $(BENCH_ARGS)
+
+# HTTP API latency by authentication method, mention pages and streamed exports; a few minutes.
+bench-api: check-services
+	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) tests/bench/bench_api.py $(BENCH_ARGS)
 
 clean:
 	rm -rf var/ .pytest_cache

@@ -49,7 +49,10 @@ def history_cleanup(*, older_than: datetime | None = None, batch_size: int | Non
     alerts_deleted, _ = AlertEvent.objects.filter(sent_at__lt=older_than).delete()
     if deleted or alerts_deleted:
         logger.info(
-            "deleted %d searches and %d alert events from before %s", deleted, alerts_deleted, older_than.isoformat()
+            "deleted %d searches and %d alert events from before %s",
+            deleted,
+            alerts_deleted,
+            older_than.isoformat(),
         )
     return deleted
 
@@ -86,13 +89,15 @@ def operations_periodic_tasks_ensure() -> list[tuple[str, bool]]:
             {
                 "task": CLEANUP_TASK_NAME,
                 "crontab": nightly,
-                "description": "Deletes finished searches older than PULSE_HISTORY_RETENTION_DAYS, and old alert events.",
+                "description": "Deletes searches and alert events older than PULSE_HISTORY_RETENTION_DAYS.",
             },
         ),
     ]
     results = []
     with transaction.atomic():
         for name, defaults in wanted:
-            _, created = PeriodicTask.objects.get_or_create(name=name, defaults={"kwargs": json.dumps({}), **defaults})
+            _, created = PeriodicTask.objects.get_or_create(
+                name=name, defaults={"kwargs": json.dumps({}), **defaults}
+            )
             results.append((name, created))
     return results

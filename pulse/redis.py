@@ -29,3 +29,18 @@ def read_float(key: str) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+def beat_dispatch_record(*, lag_seconds: float, client: redis.Redis | None = None) -> None:
+    """Record one beat dispatch for ``/metrics``: the scheduler calls this each time it sends a task.
+
+    ``lag_seconds`` is how late the task was sent after its due time (0 or more). The two writes go
+    in one round trip; a failure here must not stop beat from dispatching, so errors are swallowed.
+    """
+    try:
+        pipeline = (client or redis_client()).pipeline(transaction=False)
+        pipeline.set(BEAT_DISPATCH_LAG_KEY, repr(max(0.0, float(lag_seconds))))
+        pipeline.incr(BEAT_DISPATCHES_KEY)
+        pipeline.execute()
+    except (redis.RedisError, TypeError, ValueError):
+        pass

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
-from zoneinfo import available_timezones
 
 from django import forms
 from django.contrib import admin, messages
@@ -24,6 +23,7 @@ from django_celery_beat.models import PeriodicTask
 from schedules import selectors, services, validation
 from schedules.models import ScheduledSearch
 from schedules.timing import PERIODS, SOLAR_EVENTS
+from scraping.models import Search
 
 DEFAULT_TIMEZONE = "Asia/Kuala_Lumpur"
 KIND_CHOICES = [
@@ -32,7 +32,7 @@ KIND_CHOICES = [
     ("once", "Once, at a date and time"),
     ("solar", "At a solar event (sunrise, sunset, …)"),
 ]
-TIMEZONE_CHOICES = [(name, name) for name in sorted(available_timezones())]
+TIMEZONE_CHOICES = [(name, name) for name in sorted(validation.timezone_names())]
 
 
 def split_keywords(text: str) -> list[str]:
@@ -86,7 +86,7 @@ class ScheduledSearchForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["platforms"].choices = [(name, name) for name in validation.known_platform_names()]
-        self.fields["max_results"].max_value = validation.MAX_RESULTS_LIMIT
+        self.fields["max_results"].max_value = validation.max_results_limit()
         for field in ("on_success", "on_failure_run"):
             queryset = ScheduledSearch.objects.all()
             if self.instance.pk:
@@ -206,9 +206,8 @@ class ScheduledSearchAdmin(admin.ModelAdmin):
         return self.change_fieldsets_extra[:1] + self.fieldsets + self.change_fieldsets_extra[1:]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related(
-            "periodic_task__crontab", "periodic_task__interval", "periodic_task__clocked", "periodic_task__solar",
-        )
+        # The list's last-run and mention columns come from subqueries, not one query per row.
+        return selectors.schedules_with_activity(queryset=super().get_queryset(request))
 
     # --- columns / read-only fields -----------------------------------------------------------------
     @admin.display(description="Schedule")
@@ -222,14 +221,13 @@ class ScheduledSearchAdmin(admin.ModelAdmin):
 
     @admin.display(description="Last run")
     def last_run(self, obj: ScheduledSearch) -> str:
-        search = selectors.schedule_last_search(scheduled_search=obj)
-        if search is None:
+        if obj.last_search_at is None:
             return "never"
-        return f"{search.get_status_display()} at {_local(search.created_at, obj.timezone)}"
+        return f"{Search.Status(obj.last_search_status).label} at {_local(obj.last_search_at, obj.timezone)}"
 
     @admin.display(description="Mentions (24 h)")
     def mentions_last_24h(self, obj: ScheduledSearch) -> int:
-        return selectors.schedule_mentions_since(scheduled_search=obj, hours=24)
+        return obj.mentions_last_24h
 
     @admin.display(description="Next 5 runs")
     def next_runs_preview(self, obj: ScheduledSearch) -> str:
@@ -328,6 +326,7 @@ class PulsePeriodicTaskForm(BeatPeriodicTaskForm):
             validation.validate_pulse_periodic_task(
                 task=data.get("task"), args=json.loads(data.get("args") or "[]"),
                 kwargs=json.loads(data.get("kwargs") or "{}"), periodic_task_id=self.instance.pk,
+                name=data.get("name") or "",
             )
         except ValidationError as error:
             for field, messages_ in error.message_dict.items():

@@ -156,27 +156,31 @@ def _validate(entries: list[dict]) -> list[str]:
 
 
 def _write(entries: list[dict], *, prune: bool, report: ImportReport) -> None:
-    before = {name: json.dumps(selectors.schedule_as_dict(scheduled_search=row), sort_keys=True)
-              for name, row in ((row.name, row) for row in ScheduledSearch.objects.select_related("periodic_task"))}
+    rows = {row.name: row for row in selectors.schedules_export_queryset()}
+    before = {name: selectors.schedule_as_dict(scheduled_search=row) for name, row in rows.items()}
     written: dict[str, ScheduledSearch] = {}
     for entry in entries:
         fields = _service_fields(entry)
         name = " ".join(entry["name"].split())
-        row = ScheduledSearch.objects.filter(name=name).first()
+        row = rows.get(name)
         if row is None:
             written[name] = services.schedule_create(**fields)
             report.created.append(name)
+        elif all(before[name].get(key) == value for key, value in entry.items()):
+            # Already exactly as the file says: no write, so re-importing a backup churns nothing.
+            written[name] = row
         else:
             written[name] = services.schedule_update(scheduled_search=row, **fields)
     for entry in entries:
+        name = " ".join(entry["name"].split())
         follow_ups = _follow_up_fields(entry)
-        if follow_ups:
-            name = " ".join(entry["name"].split())
+        if follow_ups and not (name in before and all(before[name].get(key) == entry[key]
+                                                       for key in ("on_success", "on_failure") if key in entry)):
             services.schedule_update(scheduled_search=written[name], **follow_ups)
     for name, row in written.items():
         if name in before:
             row.refresh_from_db()
-            after = json.dumps(selectors.schedule_as_dict(scheduled_search=row), sort_keys=True)
+            after = selectors.schedule_as_dict(scheduled_search=row)
             (report.unchanged if after == before[name] else report.updated).append(name)
     if prune:
         for row in ScheduledSearch.objects.exclude(name__in=list(written)):

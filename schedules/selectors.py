@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 from cron_descriptor import ExpressionDescriptor, Options
 from croniter import croniter
-from django.db.models import QuerySet
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone as django_timezone
 
 from schedules.models import ScheduledSearch
@@ -187,9 +188,33 @@ def schedule_mentions_since(*, scheduled_search: ScheduledSearch, hours: int = 2
     )
 
 
-def schedules_export(*, queryset: QuerySet[ScheduledSearch] | None = None) -> list[dict]:
-    rows = (queryset if queryset is not None else ScheduledSearch.objects.all()).select_related(
+def schedules_with_activity(*, queryset: QuerySet[ScheduledSearch], hours: int = 24) -> QuerySet[ScheduledSearch]:
+    """Add ``last_search_status``, ``last_search_at`` and ``mentions_last_24h`` to each row, in one query."""
+    since = django_timezone.now() - timedelta(hours=hours)
+    last = Search.objects.filter(scheduled_search=OuterRef("pk")).order_by("-created_at")
+    mentions = (
+        Mention.objects.filter(matches__search__scheduled_search=OuterRef("pk"), matches__matched_at__gte=since)
+        .order_by()
+        .values("matches__search__scheduled_search")
+        .annotate(count=Count("pk", distinct=True))
+        .values("count")
+    )
+    return queryset.select_related(
+        "periodic_task__crontab", "periodic_task__interval", "periodic_task__clocked", "periodic_task__solar",
+    ).annotate(
+        last_search_status=Subquery(last.values("status")[:1]),
+        last_search_at=Subquery(last.values("created_at")[:1]),
+        mentions_last_24h=Coalesce(Subquery(mentions), 0),
+    )
+
+
+def schedules_export_queryset() -> QuerySet[ScheduledSearch]:
+    return ScheduledSearch.objects.select_related(
         "periodic_task__crontab", "periodic_task__interval", "periodic_task__clocked", "periodic_task__solar",
         "on_success", "on_failure_run",
-    )
-    return [schedule_as_dict(scheduled_search=row) for row in rows.order_by("name")]
+    ).order_by("name")
+
+
+def schedules_export() -> list[dict]:
+    """Every scheduled search in the export format, by name."""
+    return [schedule_as_dict(scheduled_search=row) for row in schedules_export_queryset()]

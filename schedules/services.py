@@ -281,8 +281,8 @@ def schedule_update(*, scheduled_search: ScheduledSearch, **fields) -> Scheduled
             pk=scheduled_search.pk
         )
         cleaned, timing = _clean(fields, instance=locked)
-        if "enabled" in cleaned and cleaned["enabled"] and timing is None:
-            _refuse_resuming_a_finished_one_off(locked)
+        if cleaned.get("enabled") and not locked.enabled:
+            _refuse_resuming_a_finished_one_off(locked, timing=timing)
         for field, value in cleaned.items():
             setattr(locked, field, value)
         locked.save()
@@ -310,8 +310,9 @@ def periodic_task_delete_for(*, scheduled_search: ScheduledSearch) -> None:
 
 # --- pause / resume / duplicate -----------------------------------------------------------------------
 
-def _refuse_resuming_a_finished_one_off(scheduled_search: ScheduledSearch) -> None:
-    timing = _current_timing(scheduled_search)
+def _refuse_resuming_a_finished_one_off(scheduled_search: ScheduledSearch, *, timing: Timing | None = None) -> None:
+    """Enabling a one-off whose time has passed would make beat run it again at once: refuse."""
+    timing = timing or _current_timing(scheduled_search)
     if timing is not None and timing.kind == "once" and timing.once <= django_timezone.now():
         raise ValidationError(
             {"schedule": [f"This one-off run was due at {timing.once:%Y-%m-%d %H:%M} ({timing.once.tzinfo}) "
@@ -429,7 +430,16 @@ def scheduled_search_execute(*, scheduled_search_id: int) -> Search | None:
     if not scheduled_search.enabled:
         logger.info("Scheduled search %r is paused; not running it", scheduled_search.name)
         return None
-    search = _search_start(scheduled_search=scheduled_search, trigger=Search.Trigger.SCHEDULE)
+    try:
+        search = _search_start(scheduled_search=scheduled_search, trigger=Search.Trigger.SCHEDULE)
+    except ValidationError as error:
+        # E.g. a platform was removed from the registry after the schedule was saved: nobody is
+        # watching beat's runs, so say it loudly instead of failing quietly every time.
+        reason = "; ".join(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+        logger.error("Scheduled search %r cannot run: %s. Edit it in the admin.", scheduled_search.name, reason)
+        if scheduled_search.on_failure_action == ScheduledSearch.FailureAction.ALERT:
+            notify_failure(scheduled_search=scheduled_search, search=None, reason=f"it cannot run: {reason}")
+        return None
     if scheduled_search.periodic_task_id and PeriodicTask.objects.filter(
         pk=scheduled_search.periodic_task_id, one_off=True
     ).exists():
@@ -444,14 +454,13 @@ FAILED_FOR_FOLLOW_UPS = (Search.Status.FAILED, Search.Status.PARTIAL)
 
 
 def notify_failure(*, scheduled_search: ScheduledSearch, search: Search | None, reason: str) -> None:
-    """Tell a person that a scheduled search failed: through Pulse's alerts when installed, else the log."""
+    """Tell a person that a scheduled search failed: the log, and every alert channel (with cool-down)."""
     subject = f"Scheduled search {scheduled_search.name!r} failed"
     message = f"{subject}: {reason}" + (f" (search {search.pk})" if search else "")
-    try:
-        from pulse.alerts import alert_raise
-    except ImportError:
-        logger.error("ALERT %s. Check the search in the admin and the platform errors.", message)
-        return
+    # Always in the log too: it is where an operator looks first, channels or not.
+    logger.error("ALERT %s. Check the search in the admin and the platform errors.", message)
+    from pulse.alerts import alert_raise
+
     alert_raise(rule="scheduled_search_failed", key=str(scheduled_search.pk), subject=subject, message=message)
 
 

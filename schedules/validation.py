@@ -6,24 +6,21 @@ Each ``clean_*`` returns the normalised value or raises ``ValidationError({field
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django.core.exceptions import ValidationError
 
 MAX_KEYWORDS = 20
 MAX_KEYWORD_LENGTH = 200
-MAX_RESULTS_LIMIT = 500
 MAX_LOOKBACK = timedelta(days=366)
 MAX_NAME_LENGTH = 200
-FALLBACK_PLATFORM_NAMES = ("news", "youtube", "facebook", "instagram", "web")
 
 
 def known_platform_names() -> list[str]:
-    """Platform names a schedule may use: the platform registry's, when it is installed."""
-    try:
-        from scraping.platforms.registry import platform_names
-    except ImportError:
-        return list(FALLBACK_PLATFORM_NAMES)
+    """Platform names a schedule may use: the platform registry's, in its order."""
+    from scraping.platforms.registry import platform_names
+
     return list(platform_names())
 
 
@@ -77,10 +74,18 @@ def clean_platforms(value) -> list[str]:
     return [name for name in known if name in value]
 
 
+def max_results_limit() -> int:
+    """The pipeline's bound on results per platform (setting PULSE_MAX_RESULTS_LIMIT)."""
+    from django.conf import settings
+
+    return getattr(settings, "PULSE_MAX_RESULTS_LIMIT", 500)
+
+
 def clean_max_results(value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RESULTS_LIMIT:
+    limit = max_results_limit()
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
         raise ValidationError(
-            {"max_results": [f"max_results must be a whole number from 1 to {MAX_RESULTS_LIMIT}, got {value!r}."]}
+            {"max_results": [f"max_results must be a whole number from 1 to {limit}, got {value!r}."]}
         )
     return value
 
@@ -96,10 +101,16 @@ def clean_lookback(value) -> timedelta | None:
     return value
 
 
+@cache
+def timezone_names() -> frozenset[str]:
+    """Every IANA zone name; reading them scans the tz database, so once per process is enough."""
+    return frozenset(available_timezones())
+
+
 def clean_timezone(value) -> ZoneInfo:
     if isinstance(value, ZoneInfo):
         return value
-    if not isinstance(value, str) or value not in available_timezones():
+    if not isinstance(value, str) or value not in timezone_names():
         raise ValidationError(
             {"timezone": [f"Unknown timezone {value!r}. Use an IANA name such as Asia/Kuala_Lumpur or Europe/London."]}
         )
@@ -109,7 +120,7 @@ def clean_timezone(value) -> ZoneInfo:
         raise ValidationError({"timezone": [f"Unknown timezone {value!r}."]}) from None
 
 
-def validate_pulse_periodic_task(*, task: str, args, kwargs, periodic_task_id: int | None) -> None:
+def validate_pulse_periodic_task(*, task: str, args, kwargs, periodic_task_id: int | None, name: str = "") -> None:
     """Check a PeriodicTask row for one of Pulse's tasks, as edited in django-celery-beat's own admin.
 
     ``pulse.scheduled_search`` must carry exactly ``{"scheduled_search_id": <id of an existing
@@ -118,6 +129,17 @@ def validate_pulse_periodic_task(*, task: str, args, kwargs, periodic_task_id: i
     """
     from schedules.models import SCHEDULED_SEARCH_TASK, ScheduledSearch
 
+    linked = ScheduledSearch.objects.filter(periodic_task_id=periodic_task_id).first() if periodic_task_id else None
+    if linked is not None and task != SCHEDULED_SEARCH_TASK:
+        raise ValidationError(
+            {"task": [f"This periodic task runs the scheduled search {linked.name!r}; its task must stay "
+                      f"{SCHEDULED_SEARCH_TASK}. Delete the scheduled search instead if it is no longer wanted."]}
+        )
+    if linked is not None and name and name != linked.name:
+        raise ValidationError(
+            {"name": [f"This periodic task belongs to the scheduled search {linked.name!r}; rename it under "
+                      "Scheduled searches so both names stay the same."]}
+        )
     if task == SCHEDULED_SEARCH_TASK:
         if args:
             raise ValidationError({"args": ["pulse.scheduled_search takes no positional arguments; empty them ([])."]})
@@ -142,25 +164,11 @@ def validate_pulse_periodic_task(*, task: str, args, kwargs, periodic_task_id: i
             raise ValidationError({"args": ["pulse.search takes keyword arguments only; empty args ([])."]})
         if not isinstance(kwargs, dict):
             raise ValidationError({"kwargs": ["pulse.search needs an object of keyword arguments."]})
-        try:
-            from scraping.validation import validate_search_input
-        except ImportError:
-            validate_search_input = _basic_search_input_check
+        from scraping.validation import validate_search_input
+
         try:
             validate_search_input(kwargs)
         except ValidationError as error:
             messages = [f"{field}: {message}" for field, items in error.message_dict.items() for message in items]
             raise ValidationError({"kwargs": messages}) from None
 
-
-def _basic_search_input_check(data: dict) -> None:
-    """Keywords and platforms, used only while ``scraping.validation`` is not installed."""
-    allowed = {"keywords", "platforms", "since", "until", "max_results", "search_id"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ValidationError({"kwargs": [f"Unknown argument(s) {unknown}; allowed: {sorted(allowed)}."]})
-    clean_keywords(data.get("keywords"))
-    if "platforms" in data:
-        clean_platforms(data["platforms"])
-    if "max_results" in data:
-        clean_max_results(data["max_results"])

@@ -21,8 +21,20 @@ from scraping import services
 from scraping.models import Mention, MentionMatch, PlatformRun, Search
 
 EXPORT_FIELDS = [
-    "id", "platform", "external_id", "url", "title", "text", "author", "published_at",
-    "likes", "comments", "shares", "views", "first_seen", "last_seen",
+    "id",
+    "platform",
+    "external_id",
+    "url",
+    "title",
+    "text",
+    "author",
+    "published_at",
+    "likes",
+    "comments",
+    "shares",
+    "views",
+    "first_seen",
+    "last_seen",
 ]
 
 
@@ -63,8 +75,18 @@ class PlatformRunInline(admin.TabularInline):
     model = PlatformRun
     extra = 0
     can_delete = False
-    fields = ["platform", "status", "attempts", "found", "new", "duplicate", "duration", "error_kind",
-              "error_message", "finished_at"]
+    fields = [
+        "platform",
+        "status",
+        "attempts",
+        "found",
+        "new",
+        "duplicate",
+        "duration",
+        "error_kind",
+        "error_message",
+        "finished_at",
+    ]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -80,16 +102,44 @@ class PlatformRunInline(admin.TabularInline):
 
 @admin.register(Search)
 class SearchAdmin(ReadOnlyAdmin):
-    list_display = ["short_id", "status", "keywords_list", "platforms_list", "progress", "mentions_found",
-                    "mentions_new", "duration", "created_at", "trigger"]
+    list_display = [
+        "short_id",
+        "status",
+        "keywords_list",
+        "platforms_list",
+        "progress",
+        "mentions_found",
+        "mentions_new",
+        "duration",
+        "created_at",
+        "trigger",
+    ]
     list_filter = ["status", "trigger", PlatformListFilter, "created_at"]
     search_fields = ["id", "celery_task_id", "error"]
     date_hierarchy = "created_at"
     inlines = [PlatformRunInline]
     actions = ["cancel_searches"]
-    readonly_fields = ["id", "status", "keywords_list", "platforms_list", "since", "until", "max_results",
-                       "trigger", "scheduled_search", "parent", "progress", "mentions_found", "mentions_new",
-                       "created_at", "started_at", "finished_at", "duration", "celery_task_id", "error"]
+    readonly_fields = [
+        "id",
+        "status",
+        "keywords_list",
+        "platforms_list",
+        "since",
+        "until",
+        "max_results",
+        "trigger",
+        "scheduled_search",
+        "parent",
+        "progress",
+        "mentions_found",
+        "mentions_new",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "duration",
+        "celery_task_id",
+        "error",
+    ]
     fields = readonly_fields
 
     @admin.display(description="search", ordering="id")
@@ -135,8 +185,18 @@ class SearchAdmin(ReadOnlyAdmin):
 
 @admin.register(PlatformRun)
 class PlatformRunAdmin(ReadOnlyAdmin):
-    list_display = ["platform", "search_link", "status", "attempts", "found", "new", "duplicate", "duration",
-                    "error_kind", "finished_at"]
+    list_display = [
+        "platform",
+        "search_link",
+        "status",
+        "attempts",
+        "found",
+        "new",
+        "duplicate",
+        "duration",
+        "error_kind",
+        "finished_at",
+    ]
     list_filter = ["platform", "status", "error_kind", "finished_at"]
     search_fields = ["search__id", "error_message", "celery_task_id"]
     list_select_related = ["search"]
@@ -185,8 +245,22 @@ class MentionAdmin(ReadOnlyAdmin):
     date_hierarchy = "first_seen"
     actions = ["export_csv", "export_json"]
     inlines = [MentionMatchInline]
-    fields = ["platform", "external_id", "link", "title", "text", "author", "published_at", "likes", "comments",
-              "shares", "views", "first_seen", "last_seen", "raw"]
+    fields = [
+        "platform",
+        "external_id",
+        "link",
+        "title",
+        "text",
+        "author",
+        "published_at",
+        "likes",
+        "comments",
+        "shares",
+        "views",
+        "first_seen",
+        "last_seen",
+        "raw",
+    ]
     readonly_fields = fields
 
     @admin.display(description="title", ordering="title")
@@ -203,14 +277,18 @@ class MentionAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Export selected mentions as CSV", permissions=["export"])
     def export_csv(self, request, queryset):
-        response = StreamingHttpResponse(_csv_rows(queryset.order_by("id")), content_type="text/csv; charset=utf-8")
+        response = StreamingHttpResponse(
+            _csv_rows(queryset.order_by("id")), content_type="text/csv; charset=utf-8"
+        )
         response["Content-Disposition"] = f'attachment; filename="{_export_name()}.csv"'
         return response
 
     @admin.action(description="Export selected mentions as JSON", permissions=["export"])
     def export_json(self, request, queryset):
         rows = [_export_row(mention) for mention in queryset.order_by("id")]
-        response = HttpResponse(json.dumps(rows, indent=2, ensure_ascii=False), content_type="application/json")
+        response = HttpResponse(
+            json.dumps(rows, indent=2, ensure_ascii=False), content_type="application/json"
+        )
         response["Content-Disposition"] = f'attachment; filename="{_export_name()}.json"'
         return response
 

@@ -1,4 +1,4 @@
-"""System checks for the platform settings (run by web, worker and beat via the "pulse" tag)."""
+"""System checks for the platform and pipeline settings (run by web, worker and beat via the "pulse" tag)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,24 @@ def check_storage_state_files(app_configs=None, **kwargs):
                 )
             )
     return problems
+
+
+@checks.register("pulse")
+def check_rate_limit_platforms(app_configs=None, **kwargs):
+    """A rate limit for a misspelt platform would be ignored silently; say so at start."""
+    from scraping.platforms import registry
+
+    known = registry.platform_names()
+    variables = ", ".join("PULSE_RATE_LIMIT_" + name.upper().replace("-", "_") for name in known)
+    warnings = []
+    for name in sorted(settings.PULSE_PLATFORM_RATE_LIMITS):
+        if known and name not in known:
+            variable = "PULSE_RATE_LIMIT_" + name.upper().replace("-", "_")
+            warnings.append(
+                checks.Warning(
+                    f"{variable} sets a rate limit for {name!r}, which is not a platform; it has no effect.",
+                    hint=f"Use one of: {variables}.",
+                    id="scraping.W001",
+                )
+            )
+    return warnings

@@ -28,9 +28,37 @@ logger = logging.getLogger(__name__)
 # only in these are the same page.
 TRACKING_PARAMETERS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "twclid", "ttclid", "igshid",
-        "igsh", "si", "ref", "ref_src", "ref_url", "referrer", "feature", "mc_cid", "mc_eid", "_hsenc",
-        "_hsmi", "mkt_tok", "spm", "share", "s_cid", "cmpid", "ocid", "__tn__", "__cft__", "_ga", "_gl",
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "yclid",
+        "twclid",
+        "ttclid",
+        "igshid",
+        "igsh",
+        "si",
+        "ref",
+        "ref_src",
+        "ref_url",
+        "referrer",
+        "feature",
+        "mc_cid",
+        "mc_eid",
+        "_hsenc",
+        "_hsmi",
+        "mkt_tok",
+        "spm",
+        "share",
+        "s_cid",
+        "cmpid",
+        "ocid",
+        "__tn__",
+        "__cft__",
+        "_ga",
+        "_gl",
     }
 )
 TRACKING_PREFIXES = ("utm_", "__cft__[")
@@ -59,6 +87,13 @@ def validate_item(item: ScrapedItem, *, platform: str) -> ScrapedItem | None:
     A scraper bug on one item must not lose the rest of the batch, so bad items are dropped.
     """
     problem = None
+    if not isinstance(item, ScrapedItem):
+        logger.warning(
+            "dropping a %s from the %s scraper: scrapers must return ScrapedItem",
+            type(item).__name__,
+            platform,
+        )
+        return None
     if item.platform != platform:
         problem = f"platform is {item.platform!r}, expected {platform!r}"
     elif not isinstance(item.external_id, str) or not item.external_id.strip():
@@ -208,7 +243,9 @@ def store_items(*, search: Search, platform: str, items: Sequence[ScrapedItem]) 
     now = timezone.now()
     external_ids = [item.external_id for item in items]
     existing = set(
-        Mention.objects.filter(platform=platform, external_id__in=external_ids).values_list("external_id", flat=True)
+        Mention.objects.filter(platform=platform, external_id__in=external_ids).values_list(
+            "external_id", flat=True
+        )
     )
     first_stored_by_this_search = set(
         MentionMatch.objects.filter(
@@ -244,7 +281,9 @@ def store_items(*, search: Search, platform: str, items: Sequence[ScrapedItem]) 
         update_fields=UPSERT_UPDATE_FIELDS,
     )
     ids = dict(
-        Mention.objects.filter(platform=platform, external_id__in=external_ids).values_list("external_id", "id")
+        Mention.objects.filter(platform=platform, external_id__in=external_ids).values_list(
+            "external_id", "id"
+        )
     )
     default_keyword = (search.keywords or [""])[0]
     MentionMatch.objects.bulk_create(

@@ -52,6 +52,6 @@ def _script():
 
 
 def take(platform: str) -> float:
-    """Take one token for ``platform``; return 0 when allowed, else the seconds to wait before asking again."""
+    """Take a token for ``platform``: 0 when allowed, else the seconds to wait before asking again."""
     capacity, per_second = parse_rate(platform_rate(platform))
     return float(_script()(keys=[f"pulse:ratelimit:{platform}"], args=[capacity, per_second]))

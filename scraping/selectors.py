@@ -58,5 +58,7 @@ def mention_list(
     if until:
         mentions = mentions.filter(published_at__lt=until)
     if text:
-        mentions = mentions.filter(Q(title__icontains=text) | Q(text__icontains=text) | Q(author__icontains=text))
+        mentions = mentions.filter(
+            Q(title__icontains=text) | Q(text__icontains=text) | Q(author__icontains=text)
+        )
     return mentions.order_by("-first_seen", "-id")

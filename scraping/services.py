@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 import uuid
 
 from celery import Signature, signature
@@ -140,7 +139,9 @@ def search_signature(*, search: Search) -> Signature:
     return signature(SEARCH_TASK, kwargs={"search_id": str(search.pk)}, immutable=True)
 
 
-def search_claim(*, data: dict, task_id: str, trigger: str = Search.Trigger.APPLY_ASYNC) -> tuple[Search, bool]:
+def search_claim(
+    *, data: dict, task_id: str, trigger: str = Search.Trigger.APPLY_ASYNC
+) -> tuple[Search, bool]:
     """Find or create the search a ``pulse.search`` call asks for; say whether this call must run it.
 
     1. ``{"search_id": id}`` alone names an existing search (``search_start`` enqueues exactly that);
@@ -180,7 +181,9 @@ def retry_delay(*, attempt: int, retry_after: float | None = None) -> float:
     exponential backoff with full jitter (so workers that failed together do not retry together)."""
     if retry_after is not None and retry_after > 0:
         return min(retry_after, settings.PULSE_SCRAPE_BACKOFF_MAX) * random.uniform(1.0, 1.1)
-    ceiling = min(settings.PULSE_SCRAPE_BACKOFF_MAX, settings.PULSE_SCRAPE_BACKOFF_BASE * 2 ** max(0, attempt - 1))
+    ceiling = min(
+        settings.PULSE_SCRAPE_BACKOFF_MAX, settings.PULSE_SCRAPE_BACKOFF_BASE * 2 ** max(0, attempt - 1)
+    )
     return random.uniform(ceiling / 2, ceiling)
 
 
@@ -208,13 +211,16 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
     if wait > 0:
         raise RateLimited(run.platform, wait)
 
-    PlatformRun.objects.filter(pk=run.pk).update(
+    # Conditional, so a cancel that landed since the check above is never overwritten with "running".
+    started = _unfinished(run).update(
         status=PlatformRun.Status.RUNNING,
         attempts=F("attempts") + 1,
         started_at=Coalesce(F("started_at"), timezone.now()),
         celery_task_id=task_id or F("celery_task_id"),
     )
     run.refresh_from_db()
+    if not started:
+        return platform_run_result(run=run)
     query = Query(
         keywords=tuple(search.keywords),
         max_results=search.max_results,
@@ -222,23 +228,31 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
         until=search.until,
     )
     try:
-        items = list(registry.get_scraper(run.platform).search(query))
-    except ScraperError as error:
-        if not error.permanent and run.attempts <= settings.PULSE_SCRAPE_MAX_RETRIES:
-            PlatformRun.objects.filter(pk=run.pk).update(
-                status=PlatformRun.Status.RETRYING,
-                error_kind=PlatformRun.ErrorKind.TRANSIENT,
-                error_message=f"attempt {run.attempts}: {error.message}",
-            )
-            error.attempt = run.attempts  # the task's backoff grows with it
-            raise
-        return _platform_run_finish(
-            run, status=PlatformRun.Status.FAILED, error_kind=error.kind, message=_attempts_message(run, error)
-        )
+        scraper = registry.get_scraper(run.platform)
     except KeyError as error:
         # The platform was removed from the registry after the search was created.
         return _platform_run_finish(
             run, status=PlatformRun.Status.FAILED, error_kind="permanent", message=str(error.args[0])
+        )
+    try:
+        items = list(scraper.search(query))
+    except ScraperError as error:
+        if not error.permanent and run.attempts <= settings.PULSE_SCRAPE_MAX_RETRIES:
+            waiting = _unfinished(run).update(
+                status=PlatformRun.Status.RETRYING,
+                error_kind=PlatformRun.ErrorKind.TRANSIENT,
+                error_message=f"attempt {run.attempts}: {error.message}",
+            )
+            if not waiting:  # cancelled meanwhile: nothing to retry
+                run.refresh_from_db()
+                return platform_run_result(run=run)
+            error.attempt = run.attempts  # the task's backoff grows with it
+            raise
+        return _platform_run_finish(
+            run,
+            status=PlatformRun.Status.FAILED,
+            error_kind=error.kind,
+            message=_attempts_message(run, error),
         )
     except SoftTimeLimitExceeded:
         return _platform_run_finish(
@@ -256,6 +270,10 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
             message=f"scraper crashed: {type(error).__name__}: {error}",
         )
     return _platform_run_finish(run, status=PlatformRun.Status.SUCCEEDED, items=items)
+
+
+def _unfinished(run: PlatformRun):
+    return PlatformRun.objects.filter(pk=run.pk).exclude(status__in=PlatformRun.FINISHED_STATUSES)
 
 
 def _attempts_message(run: PlatformRun, error: ScraperError) -> str:
@@ -290,26 +308,28 @@ def _platform_run_finish(
         stored = pipeline.StoreResult()
         if items:
             prepared, dropped = pipeline.prepare_items(
-                items, platform=run.platform, since=search.since, until=search.until, max_results=search.max_results
+                items,
+                platform=run.platform,
+                since=search.since,
+                until=search.until,
+                max_results=search.max_results,
             )
             stored = pipeline.store_items(search=search, platform=run.platform, items=prepared)
             if dropped:
-                logger.info("%s: dropped %d of %d items for search %s", run.platform, dropped, len(items), search.pk)
+                logger.info(
+                    "%s: dropped %d of %d items for search %s", run.platform, dropped, len(items), search.pk
+                )
         started = run.started_at or now
-        claimed = (
-            PlatformRun.objects.filter(pk=run.pk)
-            .exclude(status__in=PlatformRun.FINISHED_STATUSES)
-            .update(
-                status=status,
-                found=stored.found,
-                new=stored.new,
-                duplicate=stored.duplicate,
-                finished_at=now,
-                started_at=started,
-                duration_seconds=(now - started).total_seconds(),
-                error_kind=error_kind if status == PlatformRun.Status.FAILED else "",
-                error_message=message if status == PlatformRun.Status.FAILED else "",
-            )
+        claimed = _unfinished(run).update(
+            status=status,
+            found=stored.found,
+            new=stored.new,
+            duplicate=stored.duplicate,
+            finished_at=now,
+            started_at=started,
+            duration_seconds=(now - started).total_seconds(),
+            error_kind=error_kind if status == PlatformRun.Status.FAILED else "",
+            error_message=message if status == PlatformRun.Status.FAILED else "",
         )
         if claimed:
             Search.objects.filter(pk=search.pk).update(
@@ -373,7 +393,9 @@ def search_finalize(*, search_id) -> dict:
                 search.status = Search.Status.PARTIAL
             else:
                 search.status = Search.Status.FAILED
-            search.error = "; ".join(f"{run.platform}: {run.error_message}" for run in failed if run.error_message)
+            search.error = "; ".join(
+                f"{run.platform}: {run.error_message}" for run in failed if run.error_message
+            )
             totals = search.platform_runs.aggregate(found=Sum("found"), new=Sum("new"))
             search.mentions_found = totals["found"] or 0
             search.mentions_new = totals["new"] or 0
@@ -382,7 +404,13 @@ def search_finalize(*, search_id) -> dict:
             search.finished_at = now
             search.save(
                 update_fields=[
-                    "status", "error", "mentions_found", "mentions_new", "platforms_done", "started_at", "finished_at"
+                    "status",
+                    "error",
+                    "mentions_found",
+                    "mentions_new",
+                    "platforms_done",
+                    "started_at",
+                    "finished_at",
                 ]
             )
     return search_summary(search=search)
@@ -410,17 +438,4 @@ def search_cancel(*, search: Search) -> Search:
         locked.error = "cancelled"
         locked.save(update_fields=["status", "finished_at", "platforms_done", "error"])
     return locked
-
-
-def search_wait(*, search: Search, timeout: float, interval: float = 0.25) -> Search:
-    """Poll the row until the search finishes (for the CLI and tests); raises TimeoutError."""
-    deadline = time.monotonic() + timeout
-    while True:
-        search.refresh_from_db()
-        if search.is_finished or time.monotonic() >= deadline:
-            break
-        time.sleep(interval)
-    if not search.is_finished:
-        raise TimeoutError(f"search {search.pk} still {search.status} after {timeout:.0f}s")
-    return search
 

@@ -80,7 +80,7 @@ def search(self, *args, **kwargs):
     """Start a search (public API). See docs/PIPELINE.md for the kwargs and the summary it returns."""
     if args:
         raise InvalidSearchInput(
-            "pulse.search takes keyword arguments only, e.g. kwargs={\"keywords\": [\"acme\"]}; "
+            'pulse.search takes keyword arguments only, e.g. kwargs={"keywords": ["acme"]}; '
             f"got {len(args)} positional argument(s)"
         )
     try:
@@ -112,7 +112,9 @@ def scrape_platform(self, run_id: int) -> dict:
         raise self.retry(exc=error, countdown=delay, max_retries=None) from None
     except SoftTimeLimitExceeded:
         return services.platform_run_fail(
-            run_id=run_id, error_kind="transient", message="stopped at the soft time limit while storing results"
+            run_id=run_id,
+            error_kind="transient",
+            message="stopped at the soft time limit while storing results",
         )
     except DATABASE_ERRORS as error:
         # Before the catch-all: recording a failure needs the database too, and it is not the platform's.

@@ -47,10 +47,11 @@ def _short(value: Any) -> str:
 def _keywords(value: Any) -> tuple[str, ...]:
     if not isinstance(value, (list, tuple)):
         raise ValueError(
-            f'must be a list of 1 to {MAX_KEYWORDS} strings, e.g. ["acme", "acme corp"]; got {_type_name(value)}'
+            f"must be a list of 1 to {MAX_KEYWORDS} strings, e.g. "
+            f'["acme", "acme corp"]; got {_type_name(value)}'
         )
     if not value:
-        raise ValueError("must contain at least one keyword, e.g. [\"acme\"]")
+        raise ValueError('must contain at least one keyword, e.g. ["acme"]')
     keywords: list[str] = []
     for position, keyword in enumerate(value):
         if not isinstance(keyword, str):
@@ -82,7 +83,9 @@ def _platforms(value: Any) -> tuple[str, ...]:
             f"must be a list of platform names (known: {', '.join(known)}); got {_type_name(value)}"
         )
     if not value:
-        raise ValueError(f"must name at least one platform, or be left out for all enabled ({', '.join(known)})")
+        raise ValueError(
+            f"must name at least one platform, or be left out for all enabled ({', '.join(known)})"
+        )
     platforms: list[str] = []
     for position, name in enumerate(value):
         if not isinstance(name, str):
@@ -122,7 +125,9 @@ def _max_results(value: Any) -> int:
         return min(settings.PULSE_DEFAULT_MAX_RESULTS, limit)
     # bool is an int subclass; JSON `true` is never a count.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"must be a whole number between 1 and {limit}, got {_type_name(value)} {_short(value)}")
+        raise ValueError(
+            f"must be a whole number between 1 and {limit}, got {_type_name(value)} {_short(value)}"
+        )
     if not 1 <= value <= limit:
         raise ValueError(f"must be between 1 and {limit}, got {value}")
     return value
@@ -162,7 +167,11 @@ def validate_search_input(data: Any) -> SearchInput:
     """
     if not isinstance(data, dict):
         raise ValidationError(
-            {"__all__": [f"search input must be an object with fields {', '.join(FIELDS)}; got {_type_name(data)}"]}
+            {
+                "__all__": [
+                    f"search input must be an object with fields {', '.join(FIELDS)}; got {_type_name(data)}"
+                ]
+            }
         )
     errors: dict[str, list[str]] = {}
     for name in data:

@@ -131,11 +131,36 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     worker.stop()
 
 
+def wait_until_worker_is_idle(worker: ManagedProcess, *, timeout: float = 20.0) -> None:
+    """Drop queued messages and wait until the worker runs nothing.
+
+    Work a test left behind (a retry, a beat-sent search) must neither run against the next test's
+    data nor hold table locks while pytest-django truncates the tables: TRUNCATE waiting on a
+    running task's transaction is how a deadlock at teardown happens.
+    """
+    import time
+
+    from pulse.celery import app
+
+    with app.connection_for_write() as connection:
+        for queue in settings.PULSE_QUEUES:
+            connection.default_channel.queue_purge(queue)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = app.control.inspect(destination=[worker.node_name], timeout=1)
+        active, reserved = replies.active() or {}, replies.reserved() or {}
+        if not any(active.values()) and not any(reserved.values()):
+            return
+        time.sleep(0.2)
+
+
 @pytest.fixture
 def worker(celery_worker_process, transactional_db):
     if not celery_worker_process.is_running():
         pytest.fail(f"the session worker died:\n{celery_worker_process.log_tail()}")
-    return celery_worker_process
+    yield celery_worker_process
+    if celery_worker_process.is_running():
+        wait_until_worker_is_idle(celery_worker_process)
 
 
 @pytest.fixture

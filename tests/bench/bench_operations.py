@@ -131,7 +131,8 @@ def main() -> None:
     worker.wait_for(lambda: app.control.ping(timeout=0.5), timeout=60, what="the worker to answer ping")
     client = Client()
     print(
-        f"{'history':>32}  {'/metrics':>9}  {'/readyz':>8}  {'dashboard':>9}  {'alert pass':>10}  {'cleanup':>9}"
+        f"{'history':>32}  {'/metrics':>9}  {'/readyz':>8}  {'dashboard':>9}  "
+        f"{'alert pass':>10}  {'cleanup':>9}"
     )
     try:
         for scale in (0.1, 1.0):
@@ -151,7 +152,8 @@ def main() -> None:
                 transaction.set_rollback(True)
             label = f"{searches} searches, {mentions} mentions"
             print(
-                f"{label:>32}  {metrics:7.1f}ms  {ready:6.1f}ms  {dashboard:7.1f}ms  {alerts:8.1f}ms  {cleanup:7.0f}ms"
+                f"{label:>32}  {metrics:7.1f}ms  {ready:6.1f}ms  {dashboard:7.1f}ms  "
+                f"{alerts:8.1f}ms  {cleanup:7.0f}ms"
             )
     finally:
         worker.stop()

@@ -240,7 +240,8 @@ def postgres_up(private_postgres) -> PrivatePostgres:
 
 def broker_client(broker_url: str) -> Celery:
     """A Celery client that knows only the broker, as another service would."""
-    client = Celery("faults-client", broker=broker_url, backend=broker_url)
+    # Not the current app: tests that run later must keep using Pulse's app and broker.
+    client = Celery("faults-client", broker=broker_url, backend=broker_url, set_as_current=False)
     client.conf.update(
         task_serializer="json",
         accept_content=["json"],

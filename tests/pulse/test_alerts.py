@@ -315,3 +315,25 @@ def test_a_search_that_fails_on_a_real_worker_sends_one_alert(worker, receiver):
     assert body["rule"] == "search_failed" and body["key"] == f"search:{summary['search_id']}"
     assert keyword in body["message"] and "test-permanent" in body["message"]
     assert verify_signature(request, "k")
+
+
+def test_the_check_alerts_command_runs_the_rules_and_prints_what_it_sent(email, redis_client, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.PULSE_WORKER_PING_TIMEOUT_SECONDS = 0.3
+    redis_client.delete(BEAT_HEARTBEAT_KEY)
+    output = StringIO()
+    call_command("check_alerts", stdout=output)
+    assert "beat_stalled:beat sent: Beat has stalled" in output.getvalue()
+    again = StringIO()
+    call_command("check_alerts", stdout=again)
+    assert "beat_stalled" not in again.getvalue()  # the cool-down holds
+
+
+def test_the_check_alerts_command_refuses_a_negative_interval():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="--every -5 is negative"):
+        call_command("check_alerts", every=-5)

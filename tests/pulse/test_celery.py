@@ -29,7 +29,7 @@ def test_a_caller_that_knows_only_the_broker_reaches_the_default_queue(worker):
     from django.conf import settings
     from celery import Celery
 
-    outsider = Celery("outsider", broker=settings.REDIS_URL, backend=settings.REDIS_URL)
+    outsider = Celery("outsider", broker=settings.REDIS_URL, backend=settings.REDIS_URL, set_as_current=False)
     result = outsider.send_task("tests.add", args=[1, 1])
     assert result.get(timeout=20) == 2
 

@@ -107,8 +107,9 @@ def test_alert_events_older_than_the_retention_are_deleted_too(settings):
     from pulse.alert_models import AlertEvent
 
     settings.PULSE_HISTORY_RETENTION_DAYS = 30
-    old = AlertEvent.objects.create(rule="r", key="old", subject="s", outcome="sent",
-                                    sent_at=timezone.now() - timedelta(days=31))
+    old = AlertEvent.objects.create(
+        rule="r", key="old", subject="s", outcome="sent", sent_at=timezone.now() - timedelta(days=31)
+    )
     recent = AlertEvent.objects.create(rule="r", key="recent", subject="s", outcome="sent")
     history_cleanup()
     assert list(AlertEvent.objects.values_list("key", flat=True)) == ["recent"]

@@ -77,6 +77,9 @@ def test_the_dashboard_lists_the_latest_failures_with_their_errors(admin_client)
     searches = page.split('id="failed-searches"', 1)[1].split("</table>", 1)[0]
     assert "durian" in searches and "every platform failed" in searches
     assert "fine" not in searches
+    failed = Search.objects.get(keywords=["durian"])
+    assert f'href="/admin/scraping/search/{failed.pk}/change/"' in runs
+    assert f'href="/admin/scraping/search/{failed.pk}/change/"' in searches
 
 
 def test_an_empty_period_says_so(admin_client):

@@ -17,6 +17,8 @@ import yaml
 from tests.support.processes import PROJECT_ROOT
 
 ROLES = {"web", "worker-http", "worker-browser", "beat", "flower"}
+# Pulse services that run a manage.py command instead of a start script.
+COMMAND_SERVICES = {"alerts": ["python", "manage.py", "check_alerts", "--every", "60"]}
 
 
 def compose():
@@ -25,8 +27,8 @@ def compose():
 
 def test_every_role_runs_from_the_same_image_and_environment():
     services = compose()["services"]
-    assert ROLES | {"postgres", "redis"} == set(services)
-    for role in ROLES:
+    assert ROLES | set(COMMAND_SERVICES) | {"postgres", "redis"} == set(services)
+    for role in ROLES | set(COMMAND_SERVICES):
         service = services[role]
         assert service["image"] == "pulse:latest", role
         assert service["build"]["dockerfile"] == "deploy/Dockerfile", role
@@ -47,6 +49,15 @@ def test_each_role_command_is_an_executable_script_in_the_image():
         assert result.returncode == 0, result.stderr
 
 
+def test_the_alerts_service_runs_the_alert_command_on_a_loop():
+    services = compose()["services"]
+    for name, command in COMMAND_SERVICES.items():
+        assert services[name]["command"] == command
+    from django.core.management import get_commands
+
+    assert "check_alerts" in get_commands()
+
+
 def test_the_browser_worker_reaps_children_and_has_shared_memory():
     browser = compose()["services"]["worker-browser"]
     assert browser["init"] is True
@@ -59,7 +70,7 @@ def test_databases_have_healthchecks_and_pulse_waits_for_them():
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
     assert "ping" in services["redis"]["healthcheck"]["test"]
     assert services["postgres"]["volumes"][0].startswith("postgres-data:")
-    for role in ROLES:
+    for role in ROLES | set(COMMAND_SERVICES):
         depends = services[role]["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy", role
         assert depends["redis"]["condition"] == "service_healthy", role
@@ -68,7 +79,8 @@ def test_databases_have_healthchecks_and_pulse_waits_for_them():
 def test_only_the_web_role_migrates():
     services = compose()["services"]
     assert services["web"]["environment"]["PULSE_ROLE"] == "web"
-    assert all("PULSE_ROLE" not in services[role]["environment"] for role in ROLES - {"web"})
+    others = (ROLES | set(COMMAND_SERVICES)) - {"web"}
+    assert all("PULSE_ROLE" not in services[role]["environment"] for role in others)
     entrypoint = (PROJECT_ROOT / "deploy" / "entrypoint").read_text()
     assert 'if [ "${PULSE_ROLE:-}" = "web" ]; then\n  python manage.py migrate' in entrypoint
 

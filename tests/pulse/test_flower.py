@@ -159,6 +159,12 @@ def test_flower_shows_a_finished_search_its_platform_run_and_the_search_id(flowe
     )
     assert search_id in repeated["kwargs"] and "test-ok" in repeated["kwargs"]
 
+    # An operator's query by search id finds both.
+    found = httpx.get(
+        f"{flower.base_url}/api/tasks", params={"search": search_id}, auth=CREDENTIALS, timeout=5
+    )
+    assert {result.id, again.id} <= set(found.json())
+
 
 @pytest.mark.slow
 def test_flower_exports_task_level_prometheus_metrics(flower, worker):

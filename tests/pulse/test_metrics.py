@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from pulse.redis import BEAT_DISPATCH_LAG_KEY, BEAT_DISPATCHES_KEY
+from pulse.redis import BEAT_DISPATCH_LAG_KEY, BEAT_DISPATCHES_KEY, beat_dispatch_record
 from scraping.models import Search
 from tests.support.factories import make_mention, make_search
 
@@ -108,3 +108,16 @@ def test_a_scrape_still_answers_when_redis_is_down(client, settings):
     assert samples[("pulse_metrics_queue_metrics_up", ())] == 0
     assert samples[("pulse_metrics_database_metrics_up", ())] == 1
     assert ("pulse_searches", (("status", "queued"),)) in samples
+
+
+def test_the_scheduler_helper_records_lag_and_counts_dispatches(client, redis_client):
+    redis_client.delete(BEAT_DISPATCH_LAG_KEY, BEAT_DISPATCHES_KEY)
+    try:
+        beat_dispatch_record(lag_seconds=0.25)
+        beat_dispatch_record(lag_seconds=1.5)
+        beat_dispatch_record(lag_seconds=-3)  # clock skew: a dispatch is never early
+        samples = scrape(client)
+    finally:
+        redis_client.delete(BEAT_DISPATCH_LAG_KEY, BEAT_DISPATCHES_KEY)
+    assert samples[("pulse_beat_dispatch_lag_seconds", ())] == 0
+    assert samples[("pulse_beat_dispatches_total", ())] == 3

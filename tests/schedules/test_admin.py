@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
+from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from schedules.models import ScheduledSearch
-from scraping.models import Search
+from scraping.models import Mention, MentionMatch, Search
 from tests.schedules.factories import make_schedule
 
 pytestmark = pytest.mark.django_db
@@ -108,6 +110,7 @@ def test_the_change_page_shows_the_schedule_in_words_the_next_five_runs_and_its_
     assert "At 09:00, Monday through Friday (Europe/London)" in page
     assert page.count(" 09:00 GMT</li>") == 5
     assert str(search.pk)[:8] in page and "Succeeded" in page
+    assert f'href="{reverse("admin:scraping_search_change", args=[search.pk])}"' in page
 
 
 def test_editing_the_cron_in_the_form_changes_the_periodic_task(analyst):
@@ -120,10 +123,19 @@ def test_editing_the_cron_in_the_form_changes_the_periodic_task(analyst):
 
 def test_the_list_shows_schedule_words_next_run_last_run_and_mentions(analyst):
     scheduled = make_schedule(name="SSM news", schedule={"every": 2, "period": "hours"})
-    Search.objects.create(keywords=["SSM"], platforms=["news"], scheduled_search=scheduled,
-                          status=Search.Status.PARTIAL)
+    make_schedule(name="SSM quiet")
+    older = Search.objects.create(keywords=["SSM"], platforms=["news"], scheduled_search=scheduled,
+                                  status=Search.Status.SUCCEEDED, created_at=timezone.now() - timedelta(hours=3))
+    latest = Search.objects.create(keywords=["SSM"], platforms=["news"], scheduled_search=scheduled,
+                                   status=Search.Status.PARTIAL)
+    for number, (search, age) in enumerate([(older, 1), (latest, 1), (latest, 30)]):
+        mention = Mention.objects.create(platform="news", external_id=str(number), url=f"https://example.com/{number}")
+        MentionMatch.objects.create(mention=mention, search=search, keyword="SSM",
+                                    matched_at=timezone.now() - timedelta(hours=age))
     page = analyst.get(LIST_URL).content.decode()
-    for text in ("Schedule", "Next run", "Last run", "Mentions (24 h)", "Every 2 hours", "Partial (some platforms failed) at"):
+    for text in ("Schedule", "Next run", "Last run", "Mentions (24 h)", "Every 2 hours",
+                 "Partial (some platforms failed) at", '<td class="field-mentions_last_24h">2</td>',
+                 '<td class="field-last_run">never</td>', '<td class="field-mentions_last_24h">0</td>'):
         assert text in page
 
 
@@ -232,3 +244,18 @@ def test_django_celery_beats_own_admin_checks_pulse_search_kwargs_and_accepts_go
                                        crontab=str(crontab.pk)))
     assert good.status_code == 302
     assert PeriodicTask.objects.filter(name="hand made", task="pulse.search").exists()
+
+
+def test_a_scheduled_searchs_own_periodic_task_may_be_retimed_in_beats_admin_but_not_renamed_or_repointed(analyst):
+    scheduled = make_schedule(name="linked")
+    task = scheduled.periodic_task
+    url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+    crontab = CrontabSchedule.objects.create(minute="30", hour="7")
+    fields = dict(name="linked", kwargs=json.dumps({"scheduled_search_id": scheduled.pk}), crontab=str(crontab.pk))
+    renamed = analyst.post(url, beat_form(**{**fields, "name": "other name"}))
+    assert "rename it under Scheduled searches" in " ".join(renamed.context["adminform"].form.errors["name"])
+    repointed = analyst.post(url, beat_form(**{**fields, "task": "pulse.ping"}))
+    assert "must stay pulse.scheduled_search" in " ".join(repointed.context["adminform"].form.errors["task"])
+    assert analyst.post(url, beat_form(**fields)).status_code == 302
+    task.refresh_from_db()
+    assert (task.crontab.minute, task.crontab.hour, task.task) == ("30", "7", "pulse.scheduled_search")

@@ -55,8 +55,12 @@ def test_importing_the_same_file_again_changes_nothing_and_never_duplicates(tmp_
     path = tmp_path / "schedules.json"
     path.write_text(export_text())
     counts = (ScheduledSearch.objects.count(), PeriodicTask.objects.count())
+    stamps = set(ScheduledSearch.objects.values_list("name", "updated_at"))
+    task_stamps = set(PeriodicTask.objects.values_list("name", "date_changed"))
     assert "0 created, 0 updated, 4 unchanged" in run_import(path)
     assert (ScheduledSearch.objects.count(), PeriodicTask.objects.count()) == counts
+    assert set(ScheduledSearch.objects.values_list("name", "updated_at")) == stamps
+    assert set(PeriodicTask.objects.values_list("name", "date_changed")) == task_stamps
 
 
 def test_export_writes_a_file_when_given_one(tmp_path):

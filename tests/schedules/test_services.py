@@ -19,7 +19,7 @@ from django_celery_beat.models import (
     PeriodicTasks,
 )
 
-from schedules import services
+from schedules import selectors, services
 from schedules.models import ScheduledSearch
 from scraping.models import Search
 from tests.schedules.factories import make_schedule
@@ -289,12 +289,17 @@ def test_a_failed_or_partial_search_runs_the_on_failure_schedule(status):
     assert started.scheduled_search == rescue
 
 
-def test_a_failure_with_the_alert_action_is_logged_as_an_error_naming_the_schedule(caplog):
+def test_a_failure_with_the_alert_action_alerts_the_channels_naming_the_schedule(mailoutbox):
+    from pulse.alert_models import AlertChannel, AlertEvent
+
+    AlertChannel.objects.create(name="ops", kind="email", target="ops@example.com")
     scheduled = make_schedule(name="SSM alerts", on_failure_action="alert")
     search = finished_search(scheduled, Search.Status.FAILED)
-    with caplog.at_level(logging.ERROR, logger="schedules.services"):
-        assert services.follow_up_after(scheduled_search_id=scheduled.pk, search_id=str(search.pk)) is None
-    assert "ALERT Scheduled search 'SSM alerts' failed" in caplog.text
+    assert services.follow_up_after(scheduled_search_id=scheduled.pk, search_id=str(search.pk)) is None
+    event = AlertEvent.objects.get(rule="scheduled_search_failed")
+    assert event.subject == "Scheduled search 'SSM alerts' failed" and event.outcome == "sent"
+    assert mailoutbox[0].subject == "[Pulse] Scheduled search 'SSM alerts' failed"
+    assert str(search.pk) in mailoutbox[0].body
 
 
 def test_a_cancelled_search_has_no_follow_up():
@@ -303,3 +308,35 @@ def test_a_cancelled_search_has_no_follow_up():
     search = finished_search(scheduled, Search.Status.CANCELLED)
     assert services.follow_up_after(scheduled_search_id=scheduled.pk, search_id=str(search.pk)) is None
     assert Search.objects.count() == 1
+
+
+
+def test_re_enabling_a_passed_one_off_with_its_unchanged_time_is_refused_but_a_new_time_is_accepted():
+    scheduled = make_schedule(schedule={"once": "2030-01-01T09:00:00"})
+    ClockedSchedule.objects.filter(pk=scheduled.periodic_task.clocked_id).update(
+        clocked_time=timezone.now() - timedelta(hours=1)
+    )
+    services.schedule_pause(scheduled_search=scheduled)
+    unchanged = selectors.schedule_as_dict(scheduled_search=scheduled)["schedule"]
+    with pytest.raises(ValidationError) as caught:
+        # What the admin form sends: every field, the old time included.
+        services.schedule_update(scheduled_search=scheduled, enabled=True, schedule=unchanged)
+    assert "set a new date and time" in caught.value.message_dict["schedule"][0]
+    services.schedule_update(scheduled_search=scheduled, enabled=True, schedule={"once": "2031-01-01T09:00:00"})
+    task = PeriodicTask.objects.get(pk=scheduled.periodic_task_id)
+    assert task.enabled and task.last_run_at is None
+
+
+def test_a_schedule_whose_platform_left_the_registry_is_reported_not_run(caplog):
+    from scraping.platforms import registry
+
+    registry.register("gone-soon", "tests.support.scrapers.OkScraper", default=False)
+    try:
+        scheduled = make_schedule(name="SSM gone", platforms=["gone-soon"], on_failure_action="alert")
+    finally:
+        registry.unregister("gone-soon")
+    with caplog.at_level(logging.ERROR, logger="schedules.services"):
+        assert services.scheduled_search_execute(scheduled_search_id=scheduled.pk) is None
+    assert "Scheduled search 'SSM gone' cannot run: platforms:" in caplog.text
+    assert "ALERT Scheduled search 'SSM gone' failed" in caplog.text
+    assert not Search.objects.exists()

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection, transaction
 from hypothesis import given
-from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
 from scraping import pipeline
@@ -17,8 +16,12 @@ from scraping.platforms.base import ScrapedItem
 
 
 def item(external_id="a1", **fields) -> ScrapedItem:
-    return ScrapedItem(platform=fields.pop("platform", "test-ok"), external_id=external_id,
-                       url=fields.pop("url", f"https://example.com/{external_id}"), **fields)
+    return ScrapedItem(
+        platform=fields.pop("platform", "test-ok"),
+        external_id=external_id,
+        url=fields.pop("url", f"https://example.com/{external_id}"),
+        **fields,
+    )
 
 
 @pytest.mark.parametrize(
@@ -44,15 +47,24 @@ def test_canonical_url_keeps_the_page_and_drops_what_only_tracks(url, canonical)
 
 @given(urls())
 def test_canonical_url_is_stable_and_never_keeps_a_fragment_or_utm_parameter(url):
-    once = pipeline.canonical_url(url + "&utm_campaign=x#frag" if "?" in url else url + "?utm_campaign=x#frag")
+    once = pipeline.canonical_url(
+        url + "&utm_campaign=x#frag" if "?" in url else url + "?utm_campaign=x#frag"
+    )
     assert pipeline.canonical_url(once) == once
     assert "#" not in once and "utm_campaign" not in once
 
 
 def test_normalising_collapses_whitespace_and_unknown_engagement():
     normal = pipeline.normalise_item(
-        item(" a1 ", title="  Big\n\n news\t here ", author=" Ann  Lee ", likes=-1, views=True, shares=5,
-             published_at=datetime(2026, 1, 1, 9, 0))
+        item(
+            " a1 ",
+            title="  Big\n\n news\t here ",
+            author=" Ann  Lee ",
+            likes=-1,
+            views=True,
+            shares=5,
+            published_at=datetime(2026, 1, 1, 9, 0),
+        )
     )
     assert normal.external_id == "a1"
     assert normal.title == "Big news here"
@@ -71,6 +83,7 @@ def test_normalising_collapses_whitespace_and_unknown_engagement():
         item("a", url="ftp://example.com/a"),
         item("a", platform="other"),
         item("a", published_at="yesterday"),
+        {"platform": "test-ok", "external_id": "a", "url": "https://example.com/a"},
     ],
 )
 def test_an_item_that_cannot_be_stored_is_dropped(bad):
@@ -80,7 +93,9 @@ def test_an_item_that_cannot_be_stored_is_dropped(bad):
 def test_dedupe_keeps_the_first_of_each_external_id_in_order():
     items = [item("a", title="first"), item("b"), item("a", title="second"), item("c"), item("b")]
     assert [(one.external_id, one.title) for one in pipeline.dedupe(items)] == [
-        ("a", "first"), ("b", ""), ("c", "")
+        ("a", "first"),
+        ("b", ""),
+        ("c", ""),
     ]
 
 

@@ -31,9 +31,14 @@ def wait_until(predicate, *, timeout: float = 30, what: str):
 
 @pytest.fixture
 def slow_platform(keyword):
-    """Controls the test-slow platform for searches with [keyword]: started() and release()."""
+    """Controls the test-slow platform for searches with [keyword]: started(), release(), track(result).
+
+    At teardown it releases the platform and waits for the tracked search to finish, so no task
+    is still writing when the test database is emptied.
+    """
     client = redis.Redis.from_url(settings.REDIS_URL)
     key = query_key(Query(keywords=(keyword,)))
+    tracked = []
 
     class Control:
         def started(self) -> bool:
@@ -42,9 +47,18 @@ def slow_platform(keyword):
         def release(self) -> None:
             client.set(f"pulse:test:slow-release:{key}", "1", ex=120)
 
+        def track(self, result):
+            tracked.append(result)
+            return result
+
     control = Control()
     yield control
-    control.release()  # never leave a worker child waiting
+    control.release()
+    for result in tracked:
+        try:
+            result.get(timeout=TIMEOUT, propagate=False)
+        except Exception:  # noqa: BLE001  the test has failed already; this only protects the next one
+            pass
 
 
 def test_search_start_enqueues_after_commit_and_the_stored_task_id_returns_the_summary(worker, keyword):
@@ -61,12 +75,16 @@ def test_search_start_enqueues_after_commit_and_the_stored_task_id_returns_the_s
 def test_progress_is_visible_on_the_task_and_the_row_while_a_platform_is_still_running(
     worker, keyword, slow_platform
 ):
-    result = app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-ok", "test-slow"]})
+    result = slow_platform.track(
+        app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-ok", "test-slow"]})
+    )
     wait_until(slow_platform.started, what="the slow platform to start")
     search = wait_until(
         lambda: Search.objects.filter(celery_task_id=result.id, platforms_done=1).first(),
         what="the quick platform to finish",
     )
+    # The task's progress is published just after the row commits.
+    wait_until(lambda: (result.info or {}).get("platforms_done") == 1, what="the progress on the task")
     assert result.state == "PROGRESS"
     assert result.info == {
         "search_id": str(search.pk),
@@ -84,7 +102,9 @@ def test_progress_is_visible_on_the_task_and_the_row_while_a_platform_is_still_r
 def test_cancelling_mid_search_marks_it_cancelled_discards_late_items_and_the_chord_completes(
     worker, keyword, slow_platform
 ):
-    result = app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-slow"]})
+    result = slow_platform.track(
+        app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-slow"]})
+    )
     wait_until(slow_platform.started, what="the slow platform to start")
     search = Search.objects.get(celery_task_id=result.id)
 
@@ -125,7 +145,9 @@ def test_two_searches_chained_run_one_after_the_other_news_first_then_social(wor
         keywords=[keyword], platforms=["test-browser-ok"], trigger="schedule", parent=news
     )
 
-    result = chain(services.search_signature(search=news), services.search_signature(search=social)).apply_async()
+    result = chain(
+        services.search_signature(search=news), services.search_signature(search=social)
+    ).apply_async()
     summary = result.get(timeout=TIMEOUT)
 
     assert summary["search_id"] == str(social.pk)
@@ -141,3 +163,40 @@ def test_an_unknown_search_id_alone_is_refused_with_a_hint(worker):
     result = app.send_task("pulse.search", kwargs={"search_id": "00000000-0000-0000-0000-000000000001"})
     with pytest.raises(Exception, match="search_id: no search .* exists; pass keywords too"):
         result.get(timeout=TIMEOUT)
+
+
+def test_a_redelivered_search_message_reruns_unfinished_platforms_without_storing_anything_twice(
+    worker, keyword, slow_platform
+):
+    result = slow_platform.track(
+        app.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-ok", "test-slow"]})
+    )
+    wait_until(slow_platform.started, what="the slow platform to start")
+    search = Search.objects.get(celery_task_id=result.id)
+    # The broker hands the same message (same task id) out again, as after a worker was lost.
+    app.send_task("pulse.search", kwargs={"search_id": str(search.pk)}, task_id=result.id)
+    wait_until(
+        lambda: PlatformRun.objects.filter(search=search, platform="test-slow", attempts=2).exists(),
+        what="the redelivered chord to start the slow platform again",
+    )
+    slow_platform.release()
+
+    summary = result.get(timeout=TIMEOUT)
+    assert summary["status"] == "succeeded"
+    for platform in ("test-ok", "test-slow"):
+        assert summary["platforms"][platform]["new"] == ITEMS_PER_KEYWORD
+        assert (
+            Mention.objects.filter(platform=platform, external_id__startswith=keyword).count()
+            == ITEMS_PER_KEYWORD
+        )
+    search.refresh_from_db()
+    assert (search.platforms_done, search.mentions_found, search.mentions_new) == (2, 6, 6)
+    assert PlatformRun.objects.get(search=search, platform="test-ok").attempts == 1
+
+    def worker_idle():
+        inspect = app.control.inspect(destination=[worker.node_name], timeout=1)
+        active, reserved = inspect.active() or {}, inspect.reserved() or {}
+        return active and not any(active.values()) and not any(reserved.values())
+
+    # The second chord finishes on its own; let it, before the database is emptied for the next test.
+    wait_until(worker_idle, what="the redelivered chord to finish")

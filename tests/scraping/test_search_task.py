@@ -35,9 +35,16 @@ def test_a_search_over_several_platforms_stores_mentions_from_each(worker, keywo
     assert list(summary["platforms"]) == platforms
     for platform in platforms:
         assert summary["platforms"][platform] == {
-            "status": "succeeded", "found": ITEMS_PER_KEYWORD, "new": ITEMS_PER_KEYWORD, "duplicate": 0, "error": None
+            "status": "succeeded",
+            "found": ITEMS_PER_KEYWORD,
+            "new": ITEMS_PER_KEYWORD,
+            "duplicate": 0,
+            "error": None,
         }
-        assert Mention.objects.filter(platform=platform, external_id__startswith=keyword).count() == ITEMS_PER_KEYWORD
+        assert (
+            Mention.objects.filter(platform=platform, external_id__startswith=keyword).count()
+            == ITEMS_PER_KEYWORD
+        )
     search = Search.objects.get(pk=summary["search_id"])
     assert search.status == Search.Status.SUCCEEDED
     assert (search.platforms_done, search.platforms_total) == (3, 3)
@@ -107,11 +114,14 @@ def test_a_crashing_scraper_is_a_recorded_failure_and_the_chord_still_completes(
     summary = run_search(keywords=[keyword], platforms=["test-crash", "test-ok"])
 
     assert summary["status"] == "partial"
-    assert summary["platforms"]["test-crash"]["error"] == "scraper crashed: ZeroDivisionError: division by zero in a parser"
+    assert (
+        summary["platforms"]["test-crash"]["error"]
+        == "scraper crashed: ZeroDivisionError: division by zero in a parser"
+    )
 
 
 def test_a_client_that_imports_nothing_from_pulse_gets_the_summary(worker, keyword):
-    outsider = Celery("outsider", broker=settings.REDIS_URL, backend=settings.REDIS_URL)
+    outsider = Celery("outsider", broker=settings.REDIS_URL, backend=settings.REDIS_URL, set_as_current=False)
     result = outsider.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": ["test-ok"]})
     summary = result.get(timeout=TIMEOUT)
 
@@ -127,15 +137,21 @@ def test_a_client_that_imports_nothing_from_pulse_gets_the_summary(worker, keywo
         ({"keywords": []}, "keywords", "at least one keyword"),
         ({"keywords": "acme"}, "keywords", "must be a list"),
         ({"keywords": ["acme"], "platforms": ["myspace"]}, "platforms", "use one of: "),
-        ({"keywords": ["acme"], "platforms": ["test-ok"], "max_results": 10**9}, "max_results", "between 1 and 500"),
+        (
+            {"keywords": ["acme"], "platforms": ["test-ok"], "max_results": 10**9},
+            "max_results",
+            "between 1 and 500",
+        ),
         ({"keywords": ["acme"], "platforms": ["test-ok"], "max_results": "5"}, "max_results", "got str"),
         ({"keywords": ["acme"], "platforms": ["test-ok"], "search_id": 7}, "search_id", "UUID"),
         ({"keywords": ["acme"], "platforms": ["test-ok"], "since": "yesterday"}, "since", "ISO 8601"),
         ({"keywords": ["acme"], "platforms": ["test-ok"], "colour": "red"}, "colour", "unknown field"),
     ],
 )
-def test_bad_kwargs_fail_at_once_with_a_message_naming_the_field_and_create_nothing(worker, kwargs, field, expected):
-    outsider = Celery("outsider", broker=settings.REDIS_URL, backend=settings.REDIS_URL)
+def test_bad_kwargs_fail_at_once_with_a_message_naming_the_field_and_create_nothing(
+    worker, kwargs, field, expected
+):
+    outsider = Celery("outsider", broker=settings.REDIS_URL, backend=settings.REDIS_URL, set_as_current=False)
     result = outsider.send_task("pulse.search", kwargs=kwargs)
     with pytest.raises(Exception) as raised:
         result.get(timeout=TIMEOUT)

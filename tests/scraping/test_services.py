@@ -9,14 +9,17 @@ from django.core.exceptions import ValidationError
 
 from scraping import ratelimit, services
 from scraping.models import Mention, PlatformRun, Search
-from scraping.platforms.base import TransientScraperError
+from scraping.platforms.base import Scraper, TransientScraperError
+from tests.support.scrapers import register
 from tests.support.scrapers import FLAKY_FAILURES, ITEMS_PER_KEYWORD
 
 pytestmark = pytest.mark.django_db
 
 
 def create(keyword, platforms=("test-ok",), **fields) -> Search:
-    search, created = services.search_create(keywords=[keyword], platforms=list(platforms), trigger="cli", **fields)
+    search, created = services.search_create(
+        keywords=[keyword], platforms=list(platforms), trigger="cli", **fields
+    )
     assert created
     return search
 
@@ -34,9 +37,12 @@ def test_search_create_makes_one_run_per_platform_in_the_order_given(keyword):
 
 def test_search_create_is_idempotent_on_search_id(keyword):
     search_id = uuid.uuid4()
-    first, created = services.search_create(keywords=[keyword], platforms=["test-ok"], trigger="api", search_id=search_id)
-    again, created_again = services.search_create(keywords=["other"], platforms=["test-ok"], trigger="api",
-                                                  search_id=str(search_id))
+    first, created = services.search_create(
+        keywords=[keyword], platforms=["test-ok"], trigger="api", search_id=search_id
+    )
+    again, created_again = services.search_create(
+        keywords=["other"], platforms=["test-ok"], trigger="api", search_id=str(search_id)
+    )
     assert (created, created_again) == (True, False)
     assert again.pk == first.pk == search_id and again.keywords == [keyword]
     assert Search.objects.count() == 1
@@ -56,14 +62,22 @@ def test_executing_a_run_stores_items_and_adds_to_the_search_counters(keyword):
     search = create(keyword, platforms=["test-ok", "test-browser-ok"])
     result = services.platform_run_execute(run_id=run_of(search).pk, task_id="task-1")
 
-    assert result == {"status": "succeeded", "found": ITEMS_PER_KEYWORD, "new": ITEMS_PER_KEYWORD, "duplicate": 0,
-                      "error": None}
+    assert result == {
+        "status": "succeeded",
+        "found": ITEMS_PER_KEYWORD,
+        "new": ITEMS_PER_KEYWORD,
+        "duplicate": 0,
+        "error": None,
+    }
     run = run_of(search)
     assert (run.attempts, run.celery_task_id) == (1, "task-1")
     assert run.duration_seconds is not None and run.finished_at >= run.started_at
     search.refresh_from_db()
-    assert (search.platforms_done, search.mentions_found, search.mentions_new) == (1, ITEMS_PER_KEYWORD,
-                                                                                  ITEMS_PER_KEYWORD)
+    assert (search.platforms_done, search.mentions_found, search.mentions_new) == (
+        1,
+        ITEMS_PER_KEYWORD,
+        ITEMS_PER_KEYWORD,
+    )
 
 
 def test_a_redelivered_run_after_it_finished_changes_nothing(keyword):
@@ -75,7 +89,10 @@ def test_a_redelivered_run_after_it_finished_changes_nothing(keyword):
     assert run_of(search).attempts == 1
     search.refresh_from_db()
     assert search.platforms_done == 1 and search.mentions_found == ITEMS_PER_KEYWORD
-    assert Mention.objects.filter(platform="test-ok", external_id__startswith=keyword).count() == ITEMS_PER_KEYWORD
+    assert (
+        Mention.objects.filter(platform="test-ok", external_id__startswith=keyword).count()
+        == ITEMS_PER_KEYWORD
+    )
 
 
 def test_a_run_interrupted_before_it_finished_reports_the_same_counts_when_run_again(keyword):
@@ -184,3 +201,23 @@ def test_retry_delay_grows_exponentially_with_jitter_up_to_the_maximum(attempt, 
 def test_retry_delay_honours_retry_after_from_the_platform():
     assert 1.5 <= services.retry_delay(attempt=1, retry_after=1.5) <= 1.65
     assert services.retry_delay(attempt=1, retry_after=9999) <= 2.0 * 1.1  # still capped
+
+
+@register
+class CancelledWhileScrapingScraper(Scraper):
+    """While this platform is being scraped, someone cancels the search; then the platform says 429."""
+
+    name = "test-cancelled-while-scraping"
+
+    def search(self, query):
+        services.search_cancel(search=Search.objects.get(keywords=list(query.keywords)))
+        raise TransientScraperError("HTTP 429", retry_after=1)
+
+
+def test_a_search_cancelled_while_a_platform_was_scraping_is_not_retried_or_counted_twice(keyword):
+    search = create(keyword, platforms=["test-cancelled-while-scraping"])
+    result = services.platform_run_execute(run_id=run_of(search, "test-cancelled-while-scraping").pk)
+
+    assert result["status"] == "cancelled"
+    search.refresh_from_db()
+    assert search.status == "cancelled" and search.platforms_done == 1

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
-from hypothesis import given, settings as hypothesis_settings
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from scraping.platforms import registry
@@ -67,17 +68,35 @@ def test_without_enabled_platforms_a_search_must_name_them(monkeypatch):
         ({"keywords": [f"k{n}" for n in range(21)]}, "keywords", "at most 20 keywords per search, got 21"),
         ({"keywords": ["a"], "platforms": "test-ok"}, "platforms", "must be a list of platform names"),
         ({"keywords": ["a"], "platforms": []}, "platforms", "must name at least one platform"),
-        ({"keywords": ["a"], "platforms": ["MySpace"]}, "platforms", "unknown platform 'MySpace', use one of: "),
-        ({"keywords": ["a"], "max_results": 1000000000}, "max_results",
-         "max_results: must be between 1 and 500, got 1000000000"),
+        (
+            {"keywords": ["a"], "platforms": ["MySpace"]},
+            "platforms",
+            "unknown platform 'MySpace', use one of: ",
+        ),
+        (
+            {"keywords": ["a"], "max_results": 1000000000},
+            "max_results",
+            "max_results: must be between 1 and 500, got 1000000000",
+        ),
         ({"keywords": ["a"], "max_results": 0}, "max_results", "must be between 1 and 500, got 0"),
         ({"keywords": ["a"], "max_results": True}, "max_results", "got bool True"),
         ({"keywords": ["a"], "max_results": 2.5}, "max_results", "got float 2.5"),
         ({"keywords": ["a"], "since": "last tuesday"}, "since", "since: 'last tuesday' is not an ISO 8601"),
-        ({"keywords": ["a"], "until": 1700000000}, "until", "until: must be an ISO 8601 date-time string, got int"),
-        ({"keywords": ["a"], "since": "2026-11-02T00:00:00Z", "until": "2026-11-01T00:00:00Z"}, "until",
-         "until: must be later than since"),
-        ({"keywords": ["a"], "search_id": "not-a-uuid"}, "search_id", "search_id: 'not-a-uuid' is not a UUID"),
+        (
+            {"keywords": ["a"], "until": 1700000000},
+            "until",
+            "until: must be an ISO 8601 date-time string, got int",
+        ),
+        (
+            {"keywords": ["a"], "since": "2026-11-02T00:00:00Z", "until": "2026-11-01T00:00:00Z"},
+            "until",
+            "until: must be later than since",
+        ),
+        (
+            {"keywords": ["a"], "search_id": "not-a-uuid"},
+            "search_id",
+            "search_id: 'not-a-uuid' is not a UUID",
+        ),
         ({"keywords": ["a"], "keyword": ["typo"]}, "keyword", "keyword: unknown field; accepted fields are"),
     ],
 )
@@ -110,7 +129,9 @@ def test_input_that_is_not_an_object_is_refused():
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=10,
 )
 fields = st.sampled_from(["keywords", "platforms", "since", "until", "max_results", "search_id", "extra"])
@@ -133,11 +154,15 @@ def test_any_json_input_is_either_accepted_or_refused_with_field_messages_never_
 
 @given(
     keywords=st.lists(st.text(min_size=1, max_size=40).filter(str.strip), min_size=1, max_size=MAX_KEYWORDS),
-    platforms=st.lists(st.sampled_from(["test-ok", "test-flaky", "test-browser-ok"]), min_size=1, unique=True),
+    platforms=st.lists(
+        st.sampled_from(["test-ok", "test-flaky", "test-browser-ok"]), min_size=1, unique=True
+    ),
     max_results=st.integers(min_value=1, max_value=500),
 )
 def test_well_formed_input_is_always_accepted(keywords, platforms, max_results):
-    cleaned = validate_search_input({"keywords": keywords, "platforms": platforms, "max_results": max_results})
+    cleaned = validate_search_input(
+        {"keywords": keywords, "platforms": platforms, "max_results": max_results}
+    )
     assert cleaned.platforms == tuple(platforms)
     assert cleaned.max_results == max_results
     assert set(cleaned.keywords) == {" ".join(keyword.split()) for keyword in keywords}

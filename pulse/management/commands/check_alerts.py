@@ -33,4 +33,7 @@ class Command(BaseCommand):
                 )
             if not every:
                 return
-            time.sleep(every)
+            try:
+                time.sleep(every)
+            except KeyboardInterrupt:  # Ctrl-C or compose stop between passes: a clean exit
+                return

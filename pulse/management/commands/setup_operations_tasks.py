@@ -12,7 +12,7 @@ from pulse.maintenance import operations_periodic_tasks_ensure
 
 
 class Command(BaseCommand):
-    help = "Create the periodic tasks pulse.check_alerts and pulse.cleanup_history if missing; change nothing else."
+    help = "Create the periodic tasks pulse.check_alerts and pulse.cleanup_history when missing."
 
     def handle(self, *args, **options):
         for name, created in operations_periodic_tasks_ensure():

@@ -1,7 +1,7 @@
 """manage.py scrape: run a search now and watch it, platform by platform.
 
-    manage.py scrape --keywords acme "acme corp" --platforms news youtube --max-results 20
-    manage.py scrape --keywords acme --eager      # in this process, no worker needed
+manage.py scrape --keywords acme "acme corp" --platforms news youtube --max-results 20
+manage.py scrape --keywords acme --eager      # in this process, no worker needed
 """
 
 from __future__ import annotations
@@ -30,18 +30,40 @@ class Command(BaseCommand):
     help = "Search platforms for keywords now, show progress per platform, then the summary."
 
     def add_arguments(self, parser):
-        parser.add_argument("--keywords", nargs="+", required=True, metavar="KEYWORD",
-                            help="1 to 20 keywords; quote a phrase: \"acme corp\".")
-        parser.add_argument("--platforms", nargs="+", metavar="PLATFORM",
-                            help="Platforms to search (default: every enabled platform).")
-        parser.add_argument("--max-results", type=int, default=None, metavar="N",
-                            help="Most items taken from each platform (1 to PULSE_MAX_RESULTS_LIMIT; default 50).")
-        parser.add_argument("--since", metavar="ISO", help="Only content published at or after, e.g. 2026-11-01.")
+        parser.add_argument(
+            "--keywords",
+            nargs="+",
+            required=True,
+            metavar="KEYWORD",
+            help='1 to 20 keywords; quote a phrase: "acme corp".',
+        )
+        parser.add_argument(
+            "--platforms",
+            nargs="+",
+            metavar="PLATFORM",
+            help="Platforms to search (default: every enabled platform).",
+        )
+        parser.add_argument(
+            "--max-results",
+            type=int,
+            default=None,
+            metavar="N",
+            help="Most items taken from each platform (1 to PULSE_MAX_RESULTS_LIMIT; default 50).",
+        )
+        parser.add_argument(
+            "--since", metavar="ISO", help="Only content published at or after, e.g. 2026-11-01."
+        )
         parser.add_argument("--until", metavar="ISO", help="Only content published before this moment.")
-        parser.add_argument("--eager", action="store_true",
-                            help="Run in this process without a worker (retries wait here).")
-        parser.add_argument("--timeout", type=float, default=900, metavar="SECONDS",
-                            help="Stop watching after this long (the search goes on in the workers).")
+        parser.add_argument(
+            "--eager", action="store_true", help="Run in this process without a worker (retries wait here)."
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=900,
+            metavar="SECONDS",
+            help="Stop watching after this long (the search goes on in the workers).",
+        )
         parser.add_argument("--json", action="store_true", help="Print the summary as JSON only.")
 
     def handle(self, *args, **options):
@@ -68,7 +90,9 @@ class Command(BaseCommand):
         else:
             self.print_summary(search, summary)
         if summary["status"] == Search.Status.FAILED:
-            raise CommandError(f"the search failed on every platform: {Search.objects.get(pk=search.pk).error}")
+            raise CommandError(
+                f"the search failed on every platform: {Search.objects.get(pk=search.pk).error}"
+            )
 
     # --- running ----------------------------------------------------------------------------------
 
@@ -88,7 +112,11 @@ class Command(BaseCommand):
                     time.sleep(limited.wait)
                 except ScraperError as error:
                     self.progress.draw(search)
-                    time.sleep(services.retry_delay(attempt=getattr(error, "attempt", 1), retry_after=error.retry_after))
+                    time.sleep(
+                        services.retry_delay(
+                            attempt=getattr(error, "attempt", 1), retry_after=error.retry_after
+                        )
+                    )
             self.progress.draw(search)
         summary = services.search_finalize(search_id=search.pk)
         self.progress.draw(search)
@@ -107,8 +135,9 @@ class Command(BaseCommand):
                     return search_summary(search=search)
                 if time.monotonic() > deadline:
                     raise CommandError(
-                        f"search {search.pk} is still {search.status} after {timeout:.0f}s; it goes on in the "
-                        "workers. Follow it in the admin, or check that a worker consumes the celery queue."
+                        f"search {search.pk} is still {search.status} after {timeout:.0f}s; it goes on "
+                        "in the workers. Follow it in the admin, or check that a worker consumes the "
+                        "celery queue."
                     )
                 time.sleep(0.3)
         except KeyboardInterrupt:
@@ -119,12 +148,15 @@ class Command(BaseCommand):
 
     def print_summary(self, search: Search, summary: dict) -> None:
         style = {
-            "succeeded": self.style.SUCCESS, "partial": self.style.WARNING,
+            "succeeded": self.style.SUCCESS,
+            "partial": self.style.WARNING,
         }.get(summary["status"], self.style.ERROR)
         self.stdout.write(style(f"Search {summary['search_id']}: {summary['status']}"))
         for platform, result in summary["platforms"].items():
-            line = (f"  {platform:<18} {result['status']:<10} found {result['found']:>4}  "
-                    f"new {result['new']:>4}  duplicate {result['duplicate']:>4}")
+            line = (
+                f"  {platform:<18} {result['status']:<10} found {result['found']:>4}  "
+                f"new {result['new']:>4}  duplicate {result['duplicate']:>4}"
+            )
             if result["error"]:
                 line += f"  error: {result['error']}"
             self.stdout.write(line)
@@ -153,8 +185,12 @@ class _Progress:
         search.refresh_from_db()
         runs = list(search.platform_runs.order_by("platform"))
         lines = {run.platform: self.line(run) for run in runs}
-        total = f"{search.platforms_done}/{search.platforms_total} platforms, {search.mentions_new} new mentions"
-        lines["overall"] = f"  {'all':<18} {_bar(search.platforms_done / max(1, search.platforms_total))} {total}"
+        total = (
+            f"{search.platforms_done}/{search.platforms_total} platforms, {search.mentions_new} new mentions"
+        )
+        lines["overall"] = (
+            f"  {'all':<18} {_bar(search.platforms_done / max(1, search.platforms_total))} {total}"
+        )
         if self.tty:
             if self.drawn_lines:
                 self.stdout.write(f"\x1b[{self.drawn_lines}F", ending="")
@@ -172,7 +208,7 @@ class _Progress:
         fill = STATUS_FILL.get(run.status, 1.0)
         detail = run.status
         if run.status == PlatformRun.Status.RETRYING:
-            detail += f" (attempt {run.attempts}: {run.error_message})"
+            detail += f" ({run.error_message})"
         elif run.status == PlatformRun.Status.SUCCEEDED:
             detail += f"  {run.found} found, {run.new} new"
         elif run.status == PlatformRun.Status.FAILED:
