@@ -54,6 +54,7 @@ clean:
 bench-stack: install
 	$(PYTHON) tests/bench/bench_stack.py
 
-# Every tests/bench/bench_*.py in turn, then one table of the figures (docs/BENCHMARKS.md).
+# Every tests/bench/bench_*.py in turn, then one table of the figures (docs/BENCHMARKS.md); about 25 min
+# with bench_scheduler. A subset: $(PYTHON) tests/bench/run_all.py --only kill_worker,pipeline
 bench: install
 	DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" $(PYTHON) tests/bench/run_all.py

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import kombu.exceptions
 import psycopg
 import pytest
 import redis
@@ -134,9 +135,9 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/pulse"
 
     def _as_postgres(self, *command: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            ["runuser", "-u", "postgres", "--", *command], capture_output=True, text=True, check=check, timeout=120
-        )
+        # PostgreSQL refuses to run as root; runuser needs root. As the postgres user, run directly.
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        return subprocess.run([*prefix, *command], capture_output=True, text=True, check=check, timeout=120)
 
     def init(self) -> PrivatePostgres:
         self._as_postgres(
@@ -212,6 +213,12 @@ class PrivatePostgres:
 @pytest.fixture(scope="session")
 def private_postgres() -> Iterator[PrivatePostgres]:
     """One migrated private cluster for the session; tests that restart it leave it running."""
+    import pwd
+
+    if not (POSTGRES_BIN / "initdb").exists():
+        pytest.fail(f"The PostgreSQL restart faults need PostgreSQL 15's initdb at {POSTGRES_BIN}.")
+    if os.geteuid() != 0 and pwd.getpwuid(os.geteuid()).pw_name != "postgres":
+        pytest.fail("The PostgreSQL restart faults start a private cluster: run them as root or as postgres.")
     server = PrivatePostgres().init()
     try:
         server.migrate()
@@ -244,6 +251,14 @@ def broker_client(broker_url: str) -> Celery:
     return client
 
 
+def ping(client: Celery, node_name: str) -> list:
+    """Ping one worker; a pooled connection broken by a broker restart fails once, then reconnects."""
+    try:
+        return client.control.ping(destination=[node_name], timeout=0.5)
+    except (redis.ConnectionError, kombu.exceptions.OperationalError):
+        return []
+
+
 class FaultProcesses:
     """Starts workers and beat for one test and stops every one of them afterwards."""
 
@@ -271,11 +286,12 @@ class FaultProcesses:
             env={"PYTHONUNBUFFERED": "1", **env},
         ).start()
         process.node_name = node_name
+        process.is_worker = True
         self.started.append(process)
         if wait:
             client = broker_client(env.get("REDIS_URL", settings.REDIS_URL))
             process.wait_for(
-                lambda: client.control.ping(destination=[node_name], timeout=0.5),
+                lambda: ping(client, node_name),
                 timeout=60,
                 what=f"worker {node_name} to answer ping",
             )
@@ -292,7 +308,9 @@ class FaultProcesses:
 
     def stop_all(self) -> None:
         for process in reversed(self.started):
-            process.stop(timeout=10)
+            # Workers get Celery's cold shutdown (SIGQUIT): the test is over, nothing must finish.
+            is_worker = getattr(process, "is_worker", False)
+            process.stop(timeout=10, signum=signal.SIGQUIT if is_worker else signal.SIGTERM)
 
 
 @pytest.fixture

@@ -26,10 +26,11 @@ def slow_key(keyword: str) -> str:
     return query_key(SimpleNamespace(keywords=(keyword,)))
 
 
-def running_pid(client, task_name: str) -> int | None:
+def running_pid(client, task_name: str, args: list) -> int | None:
+    """The pool process running ``task_name(*args)`` now, from the workers' own answer to inspect."""
     for tasks in (client.control.inspect(timeout=1).active() or {}).values():
         for task in tasks:
-            if task["name"] == task_name:
+            if task["name"] == task_name and list(task["args"]) == args:
                 return task["worker_pid"]
     return None
 
@@ -53,7 +54,10 @@ def test_a_search_whose_platform_task_is_killed_mid_scrape_completes_and_stores_
 
     result = client.send_task("pulse.search", kwargs={"keywords": [keyword], "platforms": PLATFORMS})
     wait_until(lambda: markers.get(f"pulse:test:slow-started:{key}"), timeout=30, what="test-slow to start")
-    victim = wait_until(lambda: running_pid(client, "pulse.scrape_platform"), timeout=10, what="its pool pid")
+    slow_run = PlatformRun.objects.get(search__keywords=[keyword], platform=SLOW)
+    victim = wait_until(
+        lambda: running_pid(client, "pulse.scrape_platform", [slow_run.pk]), timeout=10, what="its pool pid"
+    )
     markers.delete(f"pulse:test:slow-started:{key}")
     os.kill(victim, signal.SIGKILL)
     # The redelivered task starts the scrape again; let that second attempt finish.
