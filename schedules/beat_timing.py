@@ -83,6 +83,16 @@ class CrontabSpec(ScheduleSpec):
         # minute resolution, so the answer only depends on the minute of ``after``.
         self._cache: dict[int, float] = {}
 
+    @classmethod
+    def from_expression(cls, expression: str, *, timezone) -> CrontabSpec:
+        """The spec for a 5-field cron expression, e.g. for the admin's next-run preview."""
+        fields = expression.split()
+        if len(fields) != 5:
+            raise ValueError(f"cron expression {expression!r} needs exactly 5 fields")
+        minute, hour, day_of_month, month_of_year, day_of_week = fields
+        return cls(minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month_of_year,
+                   day_of_week=day_of_week, timezone=timezone)
+
     def next_after(self, after: float) -> float:
         minute = int(after // 60)
         cached = self._cache.get(minute)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from cron_descriptor import ExpressionDescriptor, Options
-from croniter import croniter
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone as django_timezone
 
+from schedules.beat_timing import CrontabSpec, first_slot_after_baseline, from_epoch
 from schedules.models import ScheduledSearch
 from schedules.timing import Timing, timing_of
 from scraping.models import Mention, Search
@@ -94,31 +94,18 @@ def schedule_in_words(*, scheduled_search: ScheduledSearch) -> str:
 
 
 def cron_next_runs(expression: str, *, zone, after: datetime, count: int) -> list[datetime]:
-    """Next cron runs the way beat (Celery's crontab) runs them across daylight-saving changes.
+    """The next ``count`` cron runs after ``after``, exactly as beat dispatches them, aware in ``zone``.
 
-    1. Each run is the next cron slot in *wall-clock* time after the previous run's wall-clock time
-       (croniter on naive local times), so a repeated hour in autumn does not run a slot twice.
-    2. A slot that does not exist (spring gap) is read with the offset before the change (fold 0),
-       i.e. it runs an hour later in the new local time, once.
-    croniter on aware datetimes alone runs a daily 01:30 twice on the autumn change in
-    Europe/London; tests/schedules/test_dst.py checks this function against beat's is_due.
+    Beat's own ``CrontabSpec.next_after`` computes each run from the previous one, so the preview
+    and the dispatcher share one set of daylight-saving rules (see docs/SCHEDULER.md, "When is a
+    run due?").
     """
+    spec = CrontabSpec.from_expression(expression, timezone=zone)
     runs: list[datetime] = []
-    moment = after.astimezone(zone)
+    moment = after.timestamp()
     while len(runs) < count:
-        wall = moment.replace(tzinfo=None)
-        candidate = croniter(expression, wall).get_next(datetime)
-        instant = candidate.replace(tzinfo=zone, fold=0)
-        if instant <= moment:
-            # ``after`` lay in the second pass of a repeated hour: the slot's second occurrence is next.
-            instant = candidate.replace(tzinfo=zone, fold=1)
-            if instant <= moment:
-                moment = instant.replace(fold=1)
-                continue
-        # Normalise through UTC so the result carries the real offset of that instant.
-        instant = instant.astimezone(timezone.utc).astimezone(zone)
-        runs.append(instant)
-        moment = instant
+        moment = first_slot_after_baseline(spec, baseline=moment, start_time=None)
+        runs.append(from_epoch(moment).astimezone(zone))
     return runs
 
 
@@ -126,8 +113,7 @@ def timing_next_runs(timing: Timing | None, *, zone, count: int = 5, after: date
                      last_run_at: datetime | None = None) -> list[datetime]:
     """The next ``count`` run times, aware in ``zone``.
 
-    Cron uses croniter on aware datetimes, which keeps one run per wall-clock slot across DST
-    changes; an interval counts from the last run (or now); a one-off has at most one run;
+    Cron runs come from beat's own timing code (``cron_next_runs``); an interval counts from the last run (or now); a one-off has at most one run;
     solar events come from Celery's own solar schedule, the same one beat uses.
     """
     if timing is None:
