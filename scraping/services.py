@@ -23,7 +23,7 @@ from django.utils import timezone
 from scraping import pipeline, ratelimit
 from scraping.models import PlatformRun, Search
 from scraping.platforms import registry
-from scraping.platforms.base import Query, ScraperError
+from scraping.platforms.base import Query, ScraperError, transient_error_from
 from scraping.selectors import platform_run_result, search_progress, search_summary
 from scraping.validation import SearchInput, validate_search_id, validate_search_input
 
@@ -194,7 +194,8 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
     2. Take a rate-limit token; without one raise ``RateLimited`` (the task waits; not an attempt).
     3. Count the attempt, then call the scraper outside any transaction.
     4. A transient error with attempts left marks the run retrying and is raised for the task to retry;
-       any other error is recorded as the run's failure and returned, never raised.
+       any other error is recorded as the run's failure and returned, never raised. Redis and network
+       errors escaping the scraper (a refused connection, a timeout) count as transient errors.
     5. Store the items, finish the run and add to the search's counters in one transaction.
     """
     run = PlatformRun.objects.select_related("search").filter(pk=run_id).first()
@@ -238,23 +239,7 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
         result = scraper.search(query)
         items = list(result)
     except ScraperError as error:
-        if not error.permanent and run.attempts <= settings.PULSE_SCRAPE_MAX_RETRIES:
-            waiting = _unfinished(run).update(
-                status=PlatformRun.Status.RETRYING,
-                error_kind=PlatformRun.ErrorKind.TRANSIENT,
-                error_message=f"attempt {run.attempts}: {error.message}",
-            )
-            if not waiting:  # cancelled meanwhile: nothing to retry
-                run.refresh_from_db()
-                return platform_run_result(run=run)
-            error.attempt = run.attempts  # the task's backoff grows with it
-            raise
-        return _platform_run_finish(
-            run,
-            status=PlatformRun.Status.FAILED,
-            error_kind=error.kind,
-            message=_attempts_message(run, error),
-        )
+        return _platform_run_retry_or_fail(run, error)
     except SoftTimeLimitExceeded:
         return _platform_run_finish(
             run,
@@ -263,6 +248,12 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
             message="stopped at the soft time limit; the platform was too slow or max_results too high",
         )
     except Exception as error:  # a scraper bug must not take the search down with it
+        transient = transient_error_from(error)
+        if transient is not None:
+            # Redis or the network was unavailable; nothing is wrong with the scraper.
+            logger.warning("scraper %s on run %s: %s", run.platform, run.pk, transient.message)
+            transient.__cause__ = error
+            return _platform_run_retry_or_fail(run, transient)
         logger.exception("scraper %s crashed on run %s", run.platform, run.pk)
         return _platform_run_finish(
             run,
@@ -275,6 +266,27 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
     for warning in getattr(result, "warnings", ()):
         logger.warning("%s: %s (search %s, run %s)", run.platform, warning, run.search_id, run.pk)
     return _platform_run_finish(run, status=PlatformRun.Status.SUCCEEDED, items=items)
+
+
+def _platform_run_retry_or_fail(run: PlatformRun, error: ScraperError) -> dict:
+    """A transient error with attempts left marks the run retrying and is raised; else the run fails."""
+    if not error.permanent and run.attempts <= settings.PULSE_SCRAPE_MAX_RETRIES:
+        waiting = _unfinished(run).update(
+            status=PlatformRun.Status.RETRYING,
+            error_kind=PlatformRun.ErrorKind.TRANSIENT,
+            error_message=f"attempt {run.attempts}: {error.message}",
+        )
+        if not waiting:  # cancelled meanwhile: nothing to retry
+            run.refresh_from_db()
+            return platform_run_result(run=run)
+        error.attempt = run.attempts  # the task's backoff grows with it
+        raise error
+    return _platform_run_finish(
+        run,
+        status=PlatformRun.Status.FAILED,
+        error_kind=error.kind,
+        message=_attempts_message(run, error),
+    )
 
 
 def _unfinished(run: PlatformRun):

@@ -6,10 +6,15 @@ normalises, dedupes and stores them after the network or browser work is done.
 
 from __future__ import annotations
 
+import errno
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
+
+import httpx
+import redis
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,35 @@ class PermanentScraperError(ScraperError):
 
 class TransientScraperError(ScraperError):
     permanent = False
+
+
+# Socket errors that say "the network or the other side is unavailable right now".
+NETWORK_ERRNOS = frozenset({
+    errno.ECONNREFUSED, errno.ECONNRESET, errno.ECONNABORTED, errno.EPIPE, errno.ETIMEDOUT,
+    errno.ENETUNREACH, errno.ENETDOWN, errno.ENETRESET, errno.EHOSTUNREACH, errno.EHOSTDOWN,
+})
+
+
+def transient_error_from(error: BaseException) -> TransientScraperError | None:
+    """The transient error an unexpected exception from a scraper stands for, or None for a bug.
+
+    Redis and the network fail on their own and recover on their own: a refused or dropped
+    connection, a timeout, a failed DNS lookup. Such an exception escaping a scraper is retried
+    like a 503. ``httpx.UnsupportedProtocol`` and ``httpx.LocalProtocolError`` mean the request
+    itself is wrong, and file errors (``FileNotFoundError``, ``PermissionError``) are
+    configuration; like any other exception they stay permanent.
+    """
+    if isinstance(error, (httpx.UnsupportedProtocol, httpx.LocalProtocolError)):
+        return None
+    transient = (
+        isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
+        or isinstance(error, httpx.TransportError)
+        or isinstance(error, (ConnectionError, TimeoutError, socket.gaierror))
+        or (isinstance(error, OSError) and error.errno in NETWORK_ERRNOS)
+    )
+    if not transient:
+        return None
+    return TransientScraperError(f"network error: {type(error).__name__}: {error}")
 
 
 class Scraper:

@@ -85,6 +85,16 @@ def test_a_flaky_platform_is_retried_and_then_succeeds(worker, keyword):
     assert run.error_message == ""
 
 
+def test_a_redis_connection_error_escaping_a_scraper_is_retried_and_then_succeeds(worker, keyword):
+    summary = run_search(keywords=[keyword], platforms=["test-redis-blip", "test-ok"])
+
+    assert summary["status"] == "succeeded"
+    assert summary["platforms"]["test-redis-blip"]["new"] == ITEMS_PER_KEYWORD
+    run = PlatformRun.objects.get(search_id=summary["search_id"], platform="test-redis-blip")
+    assert (run.status, run.attempts, run.error_message) == ("succeeded", 2, "")
+    assert counter("redis-blip", [keyword]) == 2
+
+
 def test_a_permanent_failure_is_recorded_not_retried_and_the_search_ends_partial(worker, keyword):
     summary = run_search(keywords=[keyword], platforms=["test-ok", "test-permanent"])
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import uuid
 
+import httpx
 import pytest
+import redis
 from django.core.exceptions import ValidationError
 
 from scraping import ratelimit, services
@@ -221,3 +225,80 @@ def test_a_search_cancelled_while_a_platform_was_scraping_is_not_retried_or_coun
     assert result["status"] == "cancelled"
     search.refresh_from_db()
     assert search.status == "cancelled" and search.platforms_done == 1
+
+
+class RaisingScraper(Scraper):
+    """Raises whatever the test put in ``error``: an exception escaping a scraper's own handling."""
+
+    name = "test-raising"
+    error: BaseException = ZeroDivisionError("division by zero")
+
+    def search(self, query):
+        raise type(self).error
+
+
+register(RaisingScraper)
+
+NETWORK_ERRORS = [
+    redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused."),
+    redis.exceptions.TimeoutError("Timeout reading from socket"),
+    httpx.ConnectError("[Errno 111] Connection refused"),
+    httpx.ReadTimeout("timed out"),
+    httpx.RemoteProtocolError("Server disconnected without sending a response."),
+    ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"),
+    ConnectionResetError(errno.ECONNRESET, "Connection reset by peer"),
+    TimeoutError("timed out"),
+    socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+    OSError(errno.ENETUNREACH, "Network is unreachable"),
+]
+BUGS = [
+    ZeroDivisionError("division by zero"),
+    TypeError("'NoneType' object is not subscriptable"),
+    KeyError("title"),
+    FileNotFoundError(errno.ENOENT, "No such file or directory"),
+    redis.exceptions.ResponseError("WRONGTYPE Operation against a key holding the wrong kind of value"),
+    httpx.UnsupportedProtocol("Request URL is missing an 'http://' or 'https://' protocol."),
+]
+
+
+@pytest.mark.parametrize("error", NETWORK_ERRORS, ids=lambda error: type(error).__name__)
+def test_a_redis_or_network_error_escaping_a_scraper_is_retried_like_a_transient_error(keyword, monkeypatch, error):
+    monkeypatch.setattr(RaisingScraper, "error", error)
+    search = create(keyword, platforms=["test-raising"])
+    with pytest.raises(TransientScraperError) as raised:
+        services.platform_run_execute(run_id=run_of(search, "test-raising").pk)
+    assert raised.value.attempt == 1 and raised.value.__cause__ is error
+    run = run_of(search, "test-raising")
+    assert (run.status, run.error_kind) == ("retrying", "transient")
+    assert run.error_message == f"attempt 1: network error: {type(error).__name__}: {error}"
+
+
+@pytest.mark.parametrize("error", BUGS, ids=lambda error: type(error).__name__)
+def test_a_bug_in_a_scraper_is_still_a_permanent_failure_and_not_retried(keyword, monkeypatch, error):
+    monkeypatch.setattr(RaisingScraper, "error", error)
+    search = create(keyword, platforms=["test-raising"])
+    result = services.platform_run_execute(run_id=run_of(search, "test-raising").pk)
+    assert result["status"] == "failed"
+    assert result["error"] == f"scraper crashed: {type(error).__name__}: {error}"
+    assert run_of(search, "test-raising").error_kind == "permanent"
+
+
+def test_a_redis_blip_is_retried_and_the_next_attempt_stores_the_items(keyword):
+    search = create(keyword, platforms=["test-redis-blip"])
+    with pytest.raises(TransientScraperError):
+        services.platform_run_execute(run_id=run_of(search, "test-redis-blip").pk)
+    result = services.platform_run_execute(run_id=run_of(search, "test-redis-blip").pk)
+    assert (result["status"], result["new"]) == ("succeeded", ITEMS_PER_KEYWORD)
+    run = run_of(search, "test-redis-blip")
+    assert (run.attempts, run.error_message) == (2, "")
+
+
+def test_a_network_that_stays_down_gives_up_as_a_transient_failure_after_the_retries(keyword, settings):
+    settings.PULSE_SCRAPE_MAX_RETRIES = 1
+    search = create(keyword, platforms=["test-network-down"])
+    with pytest.raises(TransientScraperError):
+        services.platform_run_execute(run_id=run_of(search, "test-network-down").pk)
+    result = services.platform_run_execute(run_id=run_of(search, "test-network-down").pk)
+    assert result["status"] == "failed"
+    assert result["error"] == "gave up after 2 attempt(s): network error: ConnectError: [Errno 111] Connection refused"
+    assert run_of(search, "test-network-down").error_kind == "transient"

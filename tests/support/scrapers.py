@@ -13,6 +13,7 @@ import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import redis
 from django.conf import settings
 
@@ -123,6 +124,32 @@ class PermanentScraper(TestScraper):
         raise PermanentScraperError(
             "login wall: this page needs a logged-in session; set a storage-state file in settings"
         )
+
+
+@register
+class RedisBlipScraper(TestScraper):
+    """Its Redis connection is refused the first time per query (not a ScraperError), then it works."""
+
+    name = "test-redis-blip"
+    queue = "http"
+
+    def search(self, query: Query):
+        calls = _redis().incr(f"pulse:test:redis-blip:{query_key(query)}")
+        if calls == 1:
+            raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        return items_for(self.name, query)
+
+
+@register
+class NetworkDownScraper(TestScraper):
+    """The platform's host never answers: every call ends in an httpx connect error."""
+
+    name = "test-network-down"
+    queue = "http"
+
+    def search(self, query: Query):
+        _redis().incr(f"pulse:test:network-down:{query_key(query)}")
+        raise httpx.ConnectError("[Errno 111] Connection refused")
 
 
 @register
