@@ -113,8 +113,9 @@ def timing_next_runs(timing: Timing | None, *, zone, count: int = 5, after: date
                      last_run_at: datetime | None = None) -> list[datetime]:
     """The next ``count`` run times, aware in ``zone``.
 
-    Cron runs come from beat's own timing code (``cron_next_runs``); an interval counts from the last run (or now); a one-off has at most one run;
-    solar events come from Celery's own solar schedule, the same one beat uses.
+    Cron runs come from beat's own timing code (``cron_next_runs``); an interval counts from the
+    last run (or now); a one-off has at most one run; solar events come from Celery's own solar
+    schedule, the same one beat uses.
     """
     if timing is None:
         return []
