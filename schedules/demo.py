@@ -13,6 +13,8 @@ DEMO_SCHEDULES = (
         "keywords": ["SSM"],
         "platforms": ["news"],
         "schedule": {"every": 5, "period": "minutes"},
+        # Started once when first created, so a newcomer sees mentions as soon as the workers are up.
+        "run_when_created": True,
     },
     {
         "name": "SSM social daily at 09:00",
@@ -28,9 +30,14 @@ def seed_demo_schedules(stdout=None) -> list[ScheduledSearch]:
     created = []
     with transaction.atomic():
         for definition in DEMO_SCHEDULES:
-            if ScheduledSearch.objects.filter(name=definition["name"]).exists():
+            fields = {key: value for key, value in definition.items() if key != "run_when_created"}
+            if ScheduledSearch.objects.filter(name=fields["name"]).exists():
                 continue
-            created.append(services.schedule_create(timezone="Asia/Kuala_Lumpur", **definition))
+            scheduled_search = services.schedule_create(timezone="Asia/Kuala_Lumpur", **fields)
+            created.append(scheduled_search)
+            if definition.get("run_when_created"):
+                # Queued on commit; the demo's workers pick it up when they start.
+                services.schedule_run_now(scheduled_search=scheduled_search, trigger="cli")
     if stdout is not None:
         names = ", ".join(row.name for row in created) or "none (all present already)"
         stdout.write(f"Demo scheduled searches created: {names}")

@@ -47,7 +47,9 @@ fi
 
 "$PYTHON" manage.py migrate --noinput -v 0
 "$PYTHON" manage.py setup_operations_tasks >/dev/null
-CREDENTIALS="$("$PYTHON" manage.py demo_setup)"
+SETUP_OUTPUT="$("$PYTHON" manage.py demo_setup)"
+CREDENTIALS="$(grep '^Admin user:' <<<"$SETUP_OUTPUT")"
+grep -v '^Admin user:' <<<"$SETUP_OUTPUT" || true
 
 FLOWER_FILE=var/flower-credentials
 if [ -z "${FLOWER_BASIC_AUTH:-}" ]; then

@@ -11,7 +11,12 @@ from django.conf import settings
 
 SIMULATOR_YOUTUBE_API_KEY = "simulator-key"
 SIMULATOR_OUTLETS = ("daily-planet", "the-herald")
-SIMULATOR_WEB_PAGES = ("/web/city-times/harbour-plan", "/web/city-times/transit-report", "/web/tech-weekly/chips")
+SIMULATOR_WEB_PAGES = (
+    "/web/city-times/harbour-plan",
+    "/web/city-times/transit-report",
+    "/web/city-times/registry-notice",
+    "/web/tech-weekly/chips",
+)
 
 
 def simulator_url() -> str:

@@ -126,6 +126,8 @@ WEB_PAGES = {
     "city-times": {
         "harbour-plan": ("Harbour plan approved", ["harbour", "transit", "climate"]),
         "transit-report": ("Transit report card", ["transit", "monorail", "rainfall"]),
+        # The demo's keyword, so `make demo` finds web mentions too.
+        "registry-notice": ("Companies registry notice", ["SSM", "startup"]),
     },
     "tech-weekly": {
         "chips": ("Chip makers expand", ["semiconductor", "startup"]),

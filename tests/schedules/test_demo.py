@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from schedules import selectors, services
 from schedules.models import ScheduledSearch
+from scraping.models import Search
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,8 @@ def test_demo_setup_seeds_the_two_demo_schedules(settings, tmp_path):
     assert selectors.schedule_in_words(scheduled_search=news) == "Every 5 minutes"
     assert sorted(social.platforms) == ["facebook", "instagram", "news"]
     assert selectors.schedule_in_words(scheduled_search=social) == "At 09:00 (Asia/Kuala_Lumpur)"
+    # The news schedule is started once at creation so the demo shows mentions without waiting.
+    assert [(search.scheduled_search, search.trigger) for search in Search.objects.all()] == [(news, "cli")]
 
 
 def test_running_demo_setup_again_keeps_a_persons_edits_and_duplicates_nothing(settings, tmp_path):
@@ -38,6 +41,7 @@ def test_running_demo_setup_again_keeps_a_persons_edits_and_duplicates_nothing(s
     output = demo_setup(settings, tmp_path)
     assert "none (all present already)" in output
     assert ScheduledSearch.objects.count() == 2
+    assert Search.objects.count() == 1, "a later demo_setup must not start the demo search again"
     news.refresh_from_db()
     assert news.keywords == ["SSM", "edited"]
     assert selectors.schedule_in_words(scheduled_search=news) == "Every hour"
