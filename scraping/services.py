@@ -16,8 +16,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Sum
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from scraping import pipeline, ratelimit
@@ -169,7 +167,10 @@ def search_claim(
         and bool(task_id)
         and search.celery_task_id == task_id
     )
-    search.refresh_from_db()
+    if claimed:
+        search.status, search.started_at, search.celery_task_id = Search.Status.RUNNING, now, task_id
+    else:
+        search.refresh_from_db()
     return search, bool(claimed or redelivered)
 
 
@@ -451,15 +452,16 @@ def search_finalize(*, search_id) -> dict:
         search = Search.objects.select_for_update().filter(pk=search_id).first()
         if search is None:
             return {"search_id": str(search_id), "status": "deleted", "platforms": {}}
+        runs = list(search.platform_runs.all())
         if not search.is_finished:
-            unfinished = search.platform_runs.exclude(status__in=PlatformRun.FINISHED_STATUSES)
-            unfinished.update(
-                status=PlatformRun.Status.FAILED,
-                finished_at=now,
-                error_kind=PlatformRun.ErrorKind.TRANSIENT,
-                error_message="never reported back: its worker was killed or lost the task",
-            )
-            runs = list(search.platform_runs.all())
+            if any(run.status not in PlatformRun.FINISHED_STATUSES for run in runs):
+                search.platform_runs.exclude(status__in=PlatformRun.FINISHED_STATUSES).update(
+                    status=PlatformRun.Status.FAILED,
+                    finished_at=now,
+                    error_kind=PlatformRun.ErrorKind.TRANSIENT,
+                    error_message="never reported back: its worker was killed or lost the task",
+                )
+                runs = list(search.platform_runs.all())
             succeeded = [run for run in runs if run.status == PlatformRun.Status.SUCCEEDED]
             failed = [run for run in runs if run.status != PlatformRun.Status.SUCCEEDED]
             if not failed:
@@ -471,9 +473,8 @@ def search_finalize(*, search_id) -> dict:
             search.error = "; ".join(
                 f"{run.platform}: {run.error_message}" for run in failed if run.error_message
             )
-            totals = search.platform_runs.aggregate(found=Sum("found"), new=Sum("new"))
-            search.mentions_found = totals["found"] or 0
-            search.mentions_new = totals["new"] or 0
+            search.mentions_found = sum(run.found for run in runs)
+            search.mentions_new = sum(run.new for run in runs)
             search.platforms_done = len(runs)
             search.started_at = search.started_at or now
             search.finished_at = now
@@ -488,7 +489,7 @@ def search_finalize(*, search_id) -> dict:
                     "finished_at",
                 ]
             )
-    return search_summary(search=search)
+    return search_summary(search=search, runs=runs)
 
 
 def search_cancel(*, search: Search) -> Search:
