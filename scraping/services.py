@@ -16,6 +16,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from scraping import pipeline, ratelimit
@@ -275,6 +277,15 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
 def _platform_run_start(run: PlatformRun, *, task_id: str) -> bool:
     """Mark an unfinished run running and count the attempt; update ``run`` from the row in the same
     statement (``RETURNING``), so the attempt number is the database's even under a redelivery."""
+    if connection.vendor != "postgresql":  # SQLite (demo only): the same update, then a read
+        started = _unfinished(run).update(
+            status=PlatformRun.Status.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=Coalesce(F("started_at"), timezone.now()),
+            celery_task_id=task_id or F("celery_task_id"),
+        )
+        run.refresh_from_db()
+        return bool(started)
     table = PlatformRun._meta.db_table
     finished = [str(status) for status in PlatformRun.FINISHED_STATUSES]
     with connection.cursor() as cursor:
@@ -396,6 +407,13 @@ def _search_count_run(*, search_id, stored: pipeline.StoreResult) -> Search | No
 
     The UPDATE locks the search row until the caller's transaction ends, as a cancel or finalize does.
     """
+    if connection.vendor != "postgresql":  # SQLite (demo only): the same update, then a read
+        Search.objects.filter(pk=search_id).update(
+            platforms_done=F("platforms_done") + 1,
+            mentions_found=F("mentions_found") + stored.found,
+            mentions_new=F("mentions_new") + stored.new,
+        )
+        return Search.objects.filter(pk=search_id).first()
     table = Search._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
