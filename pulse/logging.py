@@ -57,7 +57,8 @@ def context_from_task_call(
     """The log context for one task call, read from its arguments.
 
     1. ``search_id`` and ``scheduled_search_id`` are taken as given (keyword arguments).
-    2. ``run_id`` (a PlatformRun) adds its platform and search id from the database.
+    2. ``run_id`` (a PlatformRun) adds its platform and search id from the database, unless the call
+       names both already (a search's chord does, so its platform tasks need no query for this).
     3. Positional arguments carry no names, so they count only for the tasks listed in
        ``POSITIONAL_RUN_ID_TASKS`` and ``POSITIONAL_SEARCH_ID_TASKS``, whose first argument is known.
     """
@@ -74,7 +75,7 @@ def context_from_task_call(
     run_id = kwargs.get("run_id")
     if run_id is None and args and task_name in POSITIONAL_RUN_ID_TASKS:
         run_id = args[0]
-    if run_id is not None:
+    if run_id is not None and not ("platform" in context and "search_id" in context):
         context.update(_platform_run_context(run_id))
     return context
 

@@ -280,11 +280,10 @@ def store_items(*, search: Search, platform: str, items: Sequence[ScrapedItem]) 
         unique_fields=["platform", "external_id"],
         update_fields=UPSERT_UPDATE_FIELDS,
     )
-    ids = dict(
-        Mention.objects.filter(platform=platform, external_id__in=external_ids).values_list(
-            "external_id", "id"
-        )
-    )
+    # On PostgreSQL the upsert returns every row's id (new or updated); other databases need a read.
+    if not all(mention.pk for mention in mentions):
+        mentions = list(Mention.objects.filter(platform=platform, external_id__in=external_ids))
+    ids = {mention.external_id: mention.pk for mention in mentions}
     default_keyword = (search.keywords or [""])[0]
     MentionMatch.objects.bulk_create(
         [

@@ -19,9 +19,14 @@ def platform_run_result(*, run: PlatformRun) -> dict:
     }
 
 
-def search_summary(*, search: Search) -> dict:
-    """What ``AsyncResult(id).get()`` returns for a search; JSON-serialisable."""
-    runs = {run.platform: run for run in PlatformRun.objects.filter(search_id=search.pk)}
+def search_summary(*, search: Search, runs: list[PlatformRun] | None = None) -> dict:
+    """What ``AsyncResult(id).get()`` returns for a search; JSON-serialisable.
+
+    ``runs``: the search's platform runs when the caller has just read them (saves a query).
+    """
+    if runs is None:
+        runs = PlatformRun.objects.filter(search_id=search.pk)
+    runs = {run.platform: run for run in runs}
     order = list(search.platforms or []) + sorted(set(runs) - set(search.platforms or []))
     return {
         "search_id": str(search.pk),

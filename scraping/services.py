@@ -15,8 +15,8 @@ from celery import Signature, signature
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -169,7 +169,10 @@ def search_claim(
         and bool(task_id)
         and search.celery_task_id == task_id
     )
-    search.refresh_from_db()
+    if claimed:
+        search.status, search.started_at, search.celery_task_id = Search.Status.RUNNING, now, task_id
+    else:
+        search.refresh_from_db()
     return search, bool(claimed or redelivered)
 
 
@@ -213,14 +216,8 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
         raise RateLimited(run.platform, wait)
 
     # Conditional, so a cancel that landed since the check above is never overwritten with "running".
-    started = _unfinished(run).update(
-        status=PlatformRun.Status.RUNNING,
-        attempts=F("attempts") + 1,
-        started_at=Coalesce(F("started_at"), timezone.now()),
-        celery_task_id=task_id or F("celery_task_id"),
-    )
-    run.refresh_from_db()
-    if not started:
+    if not _platform_run_start(run, task_id=task_id):
+        run.refresh_from_db()
         return platform_run_result(run=run)
     query = Query(
         keywords=tuple(search.keywords),
@@ -289,6 +286,35 @@ def _platform_run_retry_or_fail(run: PlatformRun, error: ScraperError) -> dict:
     )
 
 
+def _platform_run_start(run: PlatformRun, *, task_id: str) -> bool:
+    """Mark an unfinished run running and count the attempt; update ``run`` from the row in the same
+    statement (``RETURNING``), so the attempt number is the database's even under a redelivery."""
+    if connection.vendor != "postgresql":  # SQLite (demo only): the same update, then a read
+        started = _unfinished(run).update(
+            status=PlatformRun.Status.RUNNING,
+            attempts=F("attempts") + 1,
+            started_at=Coalesce(F("started_at"), timezone.now()),
+            celery_task_id=task_id or F("celery_task_id"),
+        )
+        run.refresh_from_db()
+        return bool(started)
+    table = PlatformRun._meta.db_table
+    finished = [str(status) for status in PlatformRun.FINISHED_STATUSES]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, attempts = attempts + 1,"
+            " started_at = COALESCE(started_at, %s), celery_task_id = COALESCE(NULLIF(%s, ''), celery_task_id)"
+            " WHERE id = %s AND NOT (status = ANY(%s))"
+            " RETURNING status, attempts, started_at, celery_task_id",
+            [str(PlatformRun.Status.RUNNING), timezone.now(), task_id, run.pk, finished],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    run.status, run.attempts, run.started_at, run.celery_task_id = row
+    return True
+
+
 def _unfinished(run: PlatformRun):
     return PlatformRun.objects.filter(pk=run.pk).exclude(status__in=PlatformRun.FINISHED_STATUSES)
 
@@ -309,19 +335,46 @@ def platform_run_fail(*, run_id: int, error_kind: str, message: str) -> dict:
     return _platform_run_finish(run, status=PlatformRun.Status.FAILED, error_kind=error_kind, message=message)
 
 
+class _RollBack(Exception):
+    """Undo the finishing transaction: the search was cancelled meanwhile, or the run already finished."""
+
+
 def _platform_run_finish(
     run: PlatformRun, *, status: str, items=None, error_kind: str = "", message: str = ""
 ) -> dict:
     """Store items (if any) and move the run to a finished status exactly once.
 
-    The search row is locked first so a cancel and a finishing run cannot interleave: items found
-    for a search cancelled meanwhile are discarded, and the run counts as cancelled.
+    1. Store the items; the search row is not locked yet, so the runs of one search store side by side
+       (``store_items`` serialises stores per platform, which keeps new versus duplicate exact).
+    2. Add the run to the search's counters with one UPDATE; it locks the search row until commit, so a
+       cancel and a finishing run cannot interleave, and it returns the numbers progress needs.
+    3. Finish the run only if it is unfinished. A search found cancelled at step 2 (when the run
+       succeeded) or a run that had already finished undoes the whole transaction: items found for a
+       cancelled search are discarded and the run counts as cancelled; a finished run counts once.
     """
+    try:
+        return _platform_run_record(run, status=status, items=items, error_kind=error_kind, message=message)
+    except _RollBack:
+        pass
+    if status == PlatformRun.Status.SUCCEEDED:
+        try:
+            return _platform_run_record(run, status=PlatformRun.Status.CANCELLED)
+        except _RollBack:
+            pass
+    current = PlatformRun.objects.filter(pk=run.pk).first()
+    if current is None:
+        return {"status": "deleted", "found": 0, "new": 0, "duplicate": 0, "error": "the search was deleted"}
+    return platform_run_result(run=current)
+
+
+def _platform_run_record(
+    run: PlatformRun, *, status: str, items=None, error_kind: str = "", message: str = ""
+) -> dict:
+    search = run.search
     now = timezone.now()
+    started = run.started_at or now
+    failed = status == PlatformRun.Status.FAILED
     with transaction.atomic():
-        search = Search.objects.select_for_update().get(pk=run.search_id)
-        if search.status == Search.Status.CANCELLED and status == PlatformRun.Status.SUCCEEDED:
-            status, items = PlatformRun.Status.CANCELLED, None
         stored = pipeline.StoreResult()
         if items:
             prepared, dropped = pipeline.prepare_items(
@@ -336,7 +389,11 @@ def _platform_run_finish(
                 logger.info(
                     "%s: dropped %d of %d items for search %s", run.platform, dropped, len(items), search.pk
                 )
-        started = run.started_at or now
+        counted = _search_count_run(search_id=run.search_id, stored=stored)
+        if counted is None:
+            raise _RollBack
+        if counted.status == Search.Status.CANCELLED and status == PlatformRun.Status.SUCCEEDED:
+            raise _RollBack
         claimed = _unfinished(run).update(
             status=status,
             found=stored.found,
@@ -345,20 +402,52 @@ def _platform_run_finish(
             finished_at=now,
             started_at=started,
             duration_seconds=(now - started).total_seconds(),
-            error_kind=error_kind if status == PlatformRun.Status.FAILED else "",
-            error_message=message if status == PlatformRun.Status.FAILED else "",
+            error_kind=error_kind if failed else "",
+            error_message=message if failed else "",
         )
-        if claimed:
-            Search.objects.filter(pk=search.pk).update(
-                platforms_done=F("platforms_done") + 1,
-                mentions_found=F("mentions_found") + stored.found,
-                mentions_new=F("mentions_new") + stored.new,
-            )
-    run.refresh_from_db()
-    if claimed:
-        search.refresh_from_db()
-        _publish_progress(search)
+        if not claimed:
+            raise _RollBack
+    run.status, run.found, run.new, run.duplicate = status, stored.found, stored.new, stored.duplicate
+    run.finished_at, run.started_at = now, started
+    run.error_kind, run.error_message = (error_kind, message) if failed else ("", "")
+    _publish_progress(counted)
     return platform_run_result(run=run)
+
+
+def _search_count_run(*, search_id, stored: pipeline.StoreResult) -> Search | None:
+    """Add one finished run to the search's counters; return the search's new numbers (None if deleted).
+
+    The UPDATE locks the search row until the caller's transaction ends, as a cancel or finalize does.
+    """
+    if connection.vendor != "postgresql":  # SQLite (demo only): the same update, then a read
+        Search.objects.filter(pk=search_id).update(
+            platforms_done=F("platforms_done") + 1,
+            mentions_found=F("mentions_found") + stored.found,
+            mentions_new=F("mentions_new") + stored.new,
+        )
+        return Search.objects.filter(pk=search_id).first()
+    table = Search._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET platforms_done = platforms_done + 1,"
+            " mentions_found = mentions_found + %s, mentions_new = mentions_new + %s"
+            " WHERE id = %s"
+            " RETURNING status, celery_task_id, platforms_done, platforms_total, mentions_found, mentions_new",
+            [stored.found, stored.new, search_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    status, celery_task_id, done, total, found, new = row
+    return Search(
+        pk=search_id,
+        status=status,
+        celery_task_id=celery_task_id,
+        platforms_done=done,
+        platforms_total=total,
+        mentions_found=found,
+        mentions_new=new,
+    )
 
 
 def _publish_progress(search: Search) -> None:
@@ -393,15 +482,16 @@ def search_finalize(*, search_id) -> dict:
         search = Search.objects.select_for_update().filter(pk=search_id).first()
         if search is None:
             return {"search_id": str(search_id), "status": "deleted", "platforms": {}}
+        runs = list(search.platform_runs.all())
         if not search.is_finished:
-            unfinished = search.platform_runs.exclude(status__in=PlatformRun.FINISHED_STATUSES)
-            unfinished.update(
-                status=PlatformRun.Status.FAILED,
-                finished_at=now,
-                error_kind=PlatformRun.ErrorKind.TRANSIENT,
-                error_message="never reported back: its worker was killed or lost the task",
-            )
-            runs = list(search.platform_runs.all())
+            if any(run.status not in PlatformRun.FINISHED_STATUSES for run in runs):
+                search.platform_runs.exclude(status__in=PlatformRun.FINISHED_STATUSES).update(
+                    status=PlatformRun.Status.FAILED,
+                    finished_at=now,
+                    error_kind=PlatformRun.ErrorKind.TRANSIENT,
+                    error_message="never reported back: its worker was killed or lost the task",
+                )
+                runs = list(search.platform_runs.all())
             succeeded = [run for run in runs if run.status == PlatformRun.Status.SUCCEEDED]
             failed = [run for run in runs if run.status != PlatformRun.Status.SUCCEEDED]
             if not failed:
@@ -413,9 +503,8 @@ def search_finalize(*, search_id) -> dict:
             search.error = "; ".join(
                 f"{run.platform}: {run.error_message}" for run in failed if run.error_message
             )
-            totals = search.platform_runs.aggregate(found=Sum("found"), new=Sum("new"))
-            search.mentions_found = totals["found"] or 0
-            search.mentions_new = totals["new"] or 0
+            search.mentions_found = sum(run.found for run in runs)
+            search.mentions_new = sum(run.new for run in runs)
             search.platforms_done = len(runs)
             search.started_at = search.started_at or now
             search.finished_at = now
@@ -430,7 +519,7 @@ def search_finalize(*, search_id) -> dict:
                     "finished_at",
                 ]
             )
-    return search_summary(search=search)
+    return search_summary(search=search, runs=runs)
 
 
 def search_cancel(*, search: Search) -> Search:

@@ -67,7 +67,13 @@ def platform_task_options(platform: str) -> dict:
 
 def search_canvas(search: Search):
     runs = PlatformRun.objects.filter(search=search).order_by("platform")
-    header = [scrape_platform.si(run.pk).set(**platform_task_options(run.platform)) for run in runs]
+    header = [
+        # platform and search_id label the task's log lines without a query (pulse.logging).
+        scrape_platform.si(run.pk, platform=run.platform, search_id=str(search.pk)).set(
+            **platform_task_options(run.platform)
+        )
+        for run in runs
+    ]
     finalize = finalize_search.si(str(search.pk))
     # A platform task killed at its hard time limit fails the chord and the body never runs; the
     # errback still finalizes the row (that run counts as failed), so no search stays "running".
@@ -99,8 +105,11 @@ def search(self, *args, **kwargs):
 
 
 @shared_task(name="pulse.scrape_platform", bind=True, max_retries=None)
-def scrape_platform(self, run_id: int) -> dict:
-    """Search one platform for one search. Never raises, except to retry: the chord always completes."""
+def scrape_platform(self, run_id: int, platform: str = "", search_id: str = "") -> dict:
+    """Search one platform for one search. Never raises, except to retry: the chord always completes.
+
+    ``platform`` and ``search_id`` only label log lines; the run's own row is what counts.
+    """
     try:
         return services.platform_run_execute(run_id=run_id, task_id=self.request.id or "")
     except services.RateLimited as limited:

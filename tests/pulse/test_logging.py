@@ -170,3 +170,12 @@ def json_lines_of(worker) -> list[dict]:
         except ValueError:
             continue
     return lines
+
+
+@pytest.mark.django_db
+def test_a_platform_task_that_names_its_platform_and_search_needs_no_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        context = context_from_task_call(
+            task_name="pulse.scrape_platform", task_id="t", args=(42,), kwargs={"platform": "news", "search_id": "s1"}
+        )
+    assert context["platform"] == "news" and context["search_id"] == "s1"

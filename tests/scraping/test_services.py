@@ -15,7 +15,7 @@ from scraping import ratelimit, services
 from scraping.models import Mention, PlatformRun, Search
 from scraping.platforms.base import Scraper, TransientScraperError
 from tests.support.scrapers import register
-from tests.support.scrapers import FLAKY_FAILURES, ITEMS_PER_KEYWORD
+from tests.support.scrapers import FLAKY_FAILURES, ITEMS_PER_KEYWORD, items_for
 
 pytestmark = pytest.mark.django_db
 
@@ -302,3 +302,35 @@ def test_a_network_that_stays_down_gives_up_as_a_transient_failure_after_the_ret
     assert result["status"] == "failed"
     assert result["error"] == "gave up after 2 attempt(s): network error: ConnectError: [Errno 111] Connection refused"
     assert run_of(search, "test-network-down").error_kind == "transient"
+
+
+@register
+class CancelledWhileFindingItemsScraper(Scraper):
+    """While this platform is being scraped, someone cancels the search; then the platform finds items."""
+
+    name = "test-cancelled-while-finding"
+
+    def search(self, query):
+        services.search_cancel(search=Search.objects.get(keywords=list(query.keywords)))
+        return items_for(self.name, query)
+
+
+def test_items_found_for_a_search_cancelled_meanwhile_are_discarded_and_the_run_counted_once(keyword):
+    search = create(keyword, platforms=["test-cancelled-while-finding", "test-ok"])
+    result = services.platform_run_execute(run_id=run_of(search, "test-cancelled-while-finding").pk)
+
+    assert result == {"status": "cancelled", "found": 0, "new": 0, "duplicate": 0, "error": None}
+    assert not Mention.objects.filter(platform="test-cancelled-while-finding").exists()
+    search.refresh_from_db()
+    assert search.status == "cancelled" and search.platforms_done == 2 and search.mentions_found == 0
+
+
+def test_a_run_finished_twice_is_counted_once(keyword):
+    search = create(keyword, platforms=["test-ok"])
+    run = run_of(search)
+    first = services.platform_run_execute(run_id=run.pk)
+    again = services._platform_run_finish(run, status=PlatformRun.Status.SUCCEEDED, items=[])
+
+    assert again == first and first["found"] == ITEMS_PER_KEYWORD
+    search.refresh_from_db()
+    assert search.platforms_done == 1 and search.mentions_found == ITEMS_PER_KEYWORD
