@@ -47,20 +47,29 @@ def _duration(seconds: float | None) -> str:
     return f"{minutes} min {seconds} s"
 
 
-class PlatformListFilter(admin.SimpleListFilter):
-    """Searches that included a platform (through their runs, which works on every database)."""
+class PlatformFilter(admin.SimpleListFilter):
+    """Filter by platform name; the choices are the platforms that occur in ``names_from``."""
 
     title = "platform"
     parameter_name = "platform"
+    names_from = PlatformRun  # a model with a ``platform`` field
+    lookup = "platform"
 
     def lookups(self, request, model_admin):
-        names = PlatformRun.objects.order_by("platform").values_list("platform", flat=True).distinct()
+        names = self.names_from.objects.order_by("platform").values_list("platform", flat=True).distinct()
         return [(name, name) for name in names]
 
     def queryset(self, request, queryset):
         if self.value():
-            return queryset.filter(platform_runs__platform=self.value()).distinct()
+            # distinct(): a lookup across runs would repeat a search once per matching run.
+            return queryset.filter(**{self.lookup: self.value()}).distinct()
         return queryset
+
+
+class PlatformListFilter(PlatformFilter):
+    """Searches that included a platform (through their runs, which works on every database)."""
+
+    lookup = "platform_runs__platform"
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -225,16 +234,8 @@ class MentionMatchInline(admin.TabularInline):
         return False
 
 
-class MentionPlatformFilter(admin.SimpleListFilter):
-    title = "platform"
-    parameter_name = "platform"
-
-    def lookups(self, request, model_admin):
-        names = Mention.objects.order_by("platform").values_list("platform", flat=True).distinct()
-        return [(name, name) for name in names]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(platform=self.value()) if self.value() else queryset
+class MentionPlatformFilter(PlatformFilter):
+    names_from = Mention
 
 
 @admin.register(Mention)

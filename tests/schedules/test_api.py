@@ -8,7 +8,7 @@ from django_celery_beat.models import PeriodicTask
 import tests.support.scrapers  # noqa: F401  (registers the test platforms used below)
 from schedules.models import ScheduledSearch
 from scraping.models import Search
-from tests.support.api import bearer, key_for, superuser_key, user_with
+from tests.support.api import bearer, key_for, superuser_api_caller, superuser_key, user_with
 
 pytestmark = pytest.mark.django_db
 
@@ -18,16 +18,7 @@ PLATFORM = "test-ok"
 @pytest.fixture
 def api(client):
     """The test client, sending a superuser's key; calls return (status, json or None)."""
-    headers = bearer(superuser_key())
-
-    def call(method: str, path: str, body=None):
-        kwargs = {"headers": headers}
-        if body is not None:
-            kwargs.update(data=body, content_type="application/json")
-        response = getattr(client, method)(f"/api/v1{path}", **kwargs)
-        return response.status_code, (response.json() if response.content else None)
-
-    return call
+    return superuser_api_caller(client)
 
 
 def entry(**overrides) -> dict:

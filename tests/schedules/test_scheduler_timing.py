@@ -23,15 +23,7 @@ LONDON = ZoneInfo("Europe/London")
 
 
 def cron(expression: str, timezone=LONDON) -> CrontabSpec:
-    minute, hour, day_of_month, month_of_year, day_of_week = expression.split()
-    return CrontabSpec(
-        minute=minute,
-        hour=hour,
-        day_of_month=day_of_month,
-        month_of_year=month_of_year,
-        day_of_week=day_of_week,
-        timezone=timezone,
-    )
+    return CrontabSpec.from_expression(expression, timezone=timezone)
 
 
 def utc(*parts) -> float:

@@ -10,21 +10,12 @@ import pytest
 import tests.support.scrapers
 from scraping.models import PlatformRun, Search
 from scraping.services import search_create
-from tests.support.api import bearer, superuser_key
+from tests.support.api import bearer, superuser_api_caller, superuser_key
 
 
 @pytest.fixture
 def api(client):
-    headers = bearer(superuser_key())
-
-    def call(method: str, path: str, body=None):
-        kwargs = {"headers": headers}
-        if body is not None:
-            kwargs.update(data=body, content_type="application/json")
-        response = getattr(client, method)(f"/api/v1{path}", **kwargs)
-        return response.status_code, (response.json() if response.content else None)
-
-    return call
+    return superuser_api_caller(client)
 
 
 @pytest.mark.django_db

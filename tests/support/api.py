@@ -39,3 +39,17 @@ def api_key_header(key: str) -> dict[str, str]:
 def superuser_key() -> str:
     user = get_user_model().objects.create_superuser(username=f"admin{next(_numbers)}", password="pw")
     return key_for(user)
+
+
+def superuser_api_caller(client):
+    """Call the API as a superuser (by API key); each call returns (status, json or None)."""
+    headers = bearer(superuser_key())
+
+    def call(method: str, path: str, body=None):
+        kwargs = {"headers": headers}
+        if body is not None:
+            kwargs.update(data=body, content_type="application/json")
+        response = getattr(client, method)(f"/api/v1{path}", **kwargs)
+        return response.status_code, (response.json() if response.content else None)
+
+    return call
