@@ -35,10 +35,10 @@ def browser_worker(simulator, django_db_setup, django_db_blocker, tmp_path_facto
     worker.stop()
 
 
-def visit(worker, hold_seconds=0, **options):
+def visit(worker, hold_seconds=0, queue=BROWSER_TEST_QUEUE, **options):
     from tests.support.browser_tasks import browser_visit
 
-    return browser_visit.apply_async(args=[worker.page, hold_seconds], queue=BROWSER_TEST_QUEUE, **options)
+    return browser_visit.apply_async(args=[worker.page, hold_seconds], queue=queue, **options)
 
 
 def test_a_browser_task_killed_by_the_hard_time_limit_leaves_no_orphan_chromium(browser_worker):
@@ -70,15 +70,17 @@ def test_a_soft_time_limit_during_a_page_closes_the_browser_work_and_the_child_g
 
 
 def test_stopping_the_worker_closes_its_browser(simulator, django_db_setup, tmp_path):
-    # Its own queue: the session worker also consumes "browser" but does not load these test tasks.
+    # A queue of its own: the module's browser worker must not take this visit, or the test would
+    # watch that worker's Chromium instead of this one's.
+    stop_queue = f"{BROWSER_TEST_QUEUE}-stop"
     worker, _ = start_worker(
-        queues=BROWSER_TEST_QUEUE, concurrency=1, name="browser-stop",
+        queues=stop_queue, concurrency=1, name="browser-stop",
         extra_env={"PULSE_BROWSER_PID_DIR": str(tmp_path)},
         extra_args=("--include", "tests.support.browser_tasks"),
     )
     worker.page = f"{simulator}/bench/page/1"
     try:
-        result = visit(worker).get(timeout=90)
+        result = visit(worker, queue=stop_queue).get(timeout=90)
     finally:
         # A warm shutdown closes the pool in worker_process_shutdown; allow for a loaded machine
         # before stop() falls back to SIGKILL (which would skip that and leave the record behind).
