@@ -17,6 +17,20 @@ def test_a_real_worker_runs_a_task_and_the_result_comes_back(worker):
     assert result.get(timeout=20) == 42
 
 
+def test_a_pool_process_keeps_one_database_connection_across_tasks(worker):
+    # Celery's Django fix-up would close it around every task; a new PostgreSQL connection per
+    # task costs a server process each time.
+    backends: dict[int, set[int]] = {}
+    tasks_per_process: dict[int, int] = {}
+    for _ in range(8):
+        pool_pid, backend_pid = app.send_task("tests.database_session", queue="http").get(timeout=20)
+        backends.setdefault(pool_pid, set()).add(backend_pid)
+        tasks_per_process[pool_pid] = tasks_per_process.get(pool_pid, 0) + 1
+    assert max(tasks_per_process.values()) >= 2  # more tasks than pool processes
+    for pool_pid, pids in backends.items():
+        assert len(pids) == 1, f"pool process {pool_pid} used {len(pids)} connections: {sorted(pids)}"
+
+
 def test_the_ping_task_answers_with_the_workers_clock(worker):
     result = app.send_task("pulse.ping", queue="http")
     answer = result.get(timeout=20)

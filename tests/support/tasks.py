@@ -55,3 +55,13 @@ def record_slot(self, key: str) -> int:
 
 # Test platforms register themselves on import, so the worker can run searches over them.
 import tests.support.scrapers  # noqa: E402,F401
+
+
+@shared_task(name="tests.database_session")
+def database_session() -> list[int]:
+    """The pool process's pid and its PostgreSQL backend's pid: which connection this task used."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return [os.getpid(), cursor.fetchone()[0]]
