@@ -11,6 +11,7 @@ import logging
 import random
 import uuid
 
+import redis
 from celery import Signature, signature
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -211,7 +212,16 @@ def platform_run_execute(*, run_id: int, task_id: str = "") -> dict:
     if search.status == Search.Status.CANCELLED:
         return _platform_run_finish(run, status=PlatformRun.Status.CANCELLED)
 
-    wait = ratelimit.take(run.platform)
+    try:
+        wait = ratelimit.take(run.platform)
+    except redis.RedisError as error:
+        # The shared bucket lives in Redis, which is restarting or unreachable. Nothing is wrong
+        # with the platform, so this is not an attempt: wait and ask for a token again.
+        wait = retry_delay(attempt=1)
+        logger.warning(
+            "%s: the rate limiter is unavailable (%s: %s); asking again in %.1fs",
+            run.platform, type(error).__name__, error, wait,
+        )  # fmt: skip
     if wait > 0:
         raise RateLimited(run.platform, wait)
 

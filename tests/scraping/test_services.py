@@ -153,6 +153,28 @@ def test_a_rate_limited_platform_asks_to_wait_without_counting_an_attempt(keywor
     redis_client.delete("pulse:ratelimit:test-ok")  # other tests use test-ok at the test rate
 
 
+@pytest.fixture
+def unreachable_rate_limiter(settings):
+    """Point the rate limiter at a port where nothing listens, as during a Redis restart."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.REDIS_URL = f"redis://127.0.0.1:{port}/0"
+    ratelimit._script.cache_clear()
+    yield
+    ratelimit._script.cache_clear()
+
+
+def test_an_unreachable_rate_limiter_makes_the_run_wait_not_fail(keyword, settings, unreachable_rate_limiter):
+    settings.PULSE_SCRAPE_BACKOFF_BASE, settings.PULSE_SCRAPE_BACKOFF_MAX = 2, 60
+    search = create(keyword)
+    with pytest.raises(services.RateLimited) as raised:
+        services.platform_run_execute(run_id=run_of(search).pk)
+    assert 1 <= raised.value.wait <= 2
+    run = run_of(search)
+    assert (run.status, run.attempts, run.error_message) == ("pending", 0, "")
+
+
 def test_the_token_bucket_allows_a_burst_then_spaces_requests_evenly(settings):
     platform = f"bucket-{uuid.uuid4().hex[:8]}"
     settings.PULSE_PLATFORM_RATE_LIMITS = {platform: "3/s"}
