@@ -9,13 +9,18 @@ alternating for each round, it submits all N at once and times until every one h
 
   baseline    N x chord(4 x bench.noop -> bench.noop), two members on http and two on browser,
               the same shape and queues as a search's chord
+  topology    N x bench.entry: an entry task that replaces itself with the baseline's chord, as
+              pulse.search does: Celery's cost of Pulse's shape (six tasks, a replace, a progress
+              write) with none of Pulse's own work
   machinery   N x pulse.search over 4 in-process platforms with no I/O (tests/bench/support.py):
               Pulse's own cost (validation, claims, the chord, the store pipeline, finalize)
   simulator   N x pulse.search over news, youtube (API), facebook and instagram on the simulator's
               fast path (``__few__``: 3 items each, no infinite scroll); facebook and instagram
               are rendered by Chromium
 
-and prints searches per second and the ratio of each against the baseline's time (goal >= 0.7).
+and prints searches per second and the ratio of each against the baseline's time (goal >= 0.7),
+with the machine's busy CPU time per search (all processes: workers, PostgreSQL, Redis, Chromium,
+this client), which says where a ratio comes from when the machine is saturated.
 """
 
 from __future__ import annotations
@@ -78,9 +83,27 @@ def baseline_chord():
     return chord(group(header), signature("bench.noop", queue="http", immutable=True))
 
 
+def busy_cpu_seconds() -> float:
+    """CPU seconds the whole machine has spent not idle since boot (Linux /proc/stat; else 0)."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def run_baseline(count: int, timeout: float) -> float:
     started = time.monotonic()
     results = [baseline_chord().apply_async() for _ in range(count)]
+    for result in results:
+        result.get(timeout=timeout)
+    return time.monotonic() - started
+
+
+def run_topology(count: int, timeout: float) -> float:
+    started = time.monotonic()
+    results = [app.send_task("bench.entry") for _ in range(count)]
     for result in results:
         result.get(timeout=timeout)
     return time.monotonic() - started
@@ -107,6 +130,7 @@ def main() -> None:
     parser.add_argument("--searches", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--without-simulator", action="store_true", help="skip the Chromium run (quicker)")
     arguments = parser.parse_args()
 
     server, name = bench_database_url()
@@ -123,7 +147,8 @@ def main() -> None:
         "simulator", python_command("manage.py", "simulate_platforms", "--port", "0"), env=env
     ).start()
     processes = FaultProcesses()
-    timings: dict[str, list[float]] = {"baseline": [], "machinery": [], "simulator": []}
+    timings: dict[str, list[float]] = {"baseline": [], "topology": [], "machinery": [], "simulator": []}
+    cpu: dict[str, list[float]] = {what: [] for what in timings}
     try:
         found = simulator.wait_for(
             lambda: re.search(r"listening on (http://\S+)", simulator.log()), timeout=60, what="the simulator"
@@ -137,14 +162,25 @@ def main() -> None:
         processes.worker(env=env, queues="browser", concurrency=2, name="bench-browser", include=INCLUDE)
         # Warm up: imports, connections, and one Chromium in each browser process.
         run_baseline(4, arguments.timeout)
+        run_topology(4, arguments.timeout)
         run_searches(4, BENCH_PLATFORMS, arguments.timeout)
-        run_searches(4, SIMULATOR_PLATFORMS, arguments.timeout, marker=" __few__")
+        if not arguments.without_simulator:
+            run_searches(4, SIMULATOR_PLATFORMS, arguments.timeout, marker=" __few__")
+        runs = {
+            "baseline": lambda: run_baseline(arguments.searches, arguments.timeout),
+            "topology": lambda: run_topology(arguments.searches, arguments.timeout),
+            "machinery": lambda: run_searches(arguments.searches, BENCH_PLATFORMS, arguments.timeout),
+            "simulator": lambda: run_searches(
+                arguments.searches, SIMULATOR_PLATFORMS, arguments.timeout, marker=" __few__"
+            ),
+        }
+        if arguments.without_simulator:
+            del runs["simulator"], timings["simulator"]
         for round_number in range(arguments.rounds):
-            timings["baseline"].append(run_baseline(arguments.searches, arguments.timeout))
-            timings["machinery"].append(run_searches(arguments.searches, BENCH_PLATFORMS, arguments.timeout))
-            timings["simulator"].append(
-                run_searches(arguments.searches, SIMULATOR_PLATFORMS, arguments.timeout, marker=" __few__")
-            )
+            for what, run in runs.items():
+                busy = busy_cpu_seconds()
+                timings[what].append(run())
+                cpu[what].append(busy_cpu_seconds() - busy)
             print(
                 f"  round {round_number + 1}: "
                 + ", ".join(f"{what} {values[-1]:.2f} s" for what, values in timings.items()),
@@ -159,15 +195,18 @@ def main() -> None:
     count = arguments.searches
     print(f"\n{count} searches x 4 platforms, all submitted at once, median of {arguments.rounds} rounds, "
           f"{os.cpu_count()} cores (http worker -c 2, browser worker -c 2):")
-    print(f"  {'run':<12}{'seconds':>9}{'searches/s':>12}{'ratio':>8}")
+    print(f"  {'run':<12}{'seconds':>9}{'searches/s':>12}{'ratio':>8}{'CPU ms/search':>15}")
     for what, values in timings.items():
         elapsed = statistics.median(values)
-        print(f"  {what:<12}{elapsed:>9.2f}{count / elapsed:>12.2f}{baseline / elapsed:>8.2f}")
-    for what in ("machinery", "simulator"):
+        cpu_ms = statistics.median(cpu[what]) * 1000 / count
+        print(f"  {what:<12}{elapsed:>9.2f}{count / elapsed:>12.2f}{baseline / elapsed:>8.2f}{cpu_ms:>15.0f}")
+    for what in [what for what in timings if what != "baseline"]:
         elapsed = statistics.median(timings[what])
         print(f"FIGURE|pipeline overhead: {what} (ratio to bare chord)|{baseline / elapsed:.2f}|ratio|goal >= 0.7")
         print(f"FIGURE|pipeline: {what} searches per second|{count / elapsed:.2f}|searches/s|"
               f"bare chord {count / baseline:.2f}/s")
+        print(f"FIGURE|pipeline: {what} busy CPU per search|{statistics.median(cpu[what]) * 1000 / count:.0f}|ms|"
+              f"bare chord {statistics.median(cpu['baseline']) * 1000 / count:.0f} ms")
 
 
 if __name__ == "__main__":
