@@ -99,7 +99,8 @@ class PlatformRun(models.Model):
         PERMANENT = "permanent", "Permanent (not retried)"
         TRANSIENT = "transient", "Transient (retried)"
 
-    search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="platform_runs")
+    # No index of its own: the unique (search, platform) constraint's index serves lookups by search.
+    search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="platform_runs", db_index=False)
     platform = models.CharField(max_length=32)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -125,7 +126,9 @@ class PlatformRun(models.Model):
 class Mention(models.Model):
     """One post, article or video that matched a keyword; stored once per platform and external id."""
 
-    platform = models.CharField(max_length=32, db_index=True)
+    # Lookups by platform use the unique (platform, external_id) and (platform, first_seen) indexes;
+    # a third index on platform alone would only slow every insert.
+    platform = models.CharField(max_length=32)
     external_id = models.CharField(max_length=512, help_text="The platform's own id for the item.")
     url = models.URLField(max_length=2048, help_text="Canonical URL, without tracking parameters.")
     title = models.TextField(blank=True)
@@ -155,7 +158,8 @@ class Mention(models.Model):
 class MentionMatch(models.Model):
     """A search saw a mention; records the keyword that matched."""
 
-    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="matches")
+    # The unique (mention, search) constraint's index serves lookups by mention.
+    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="matches", db_index=False)
     search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="matches")
     keyword = models.CharField(max_length=200)
     matched_at = models.DateTimeField(default=timezone.now)

@@ -78,8 +78,13 @@ def search_create(
 
 
 def _search_create_from(
-    cleaned: SearchInput, *, trigger: str, scheduled_search=None, parent=None
+    cleaned: SearchInput, *, trigger: str, scheduled_search=None, parent=None, running_task_id: str | None = None
 ) -> tuple[Search, bool]:
+    """Create the search unless its id exists. ``running_task_id``: the task that will run it creates
+    it running at once (one INSERT instead of an INSERT and the claim's UPDATE)."""
+    claimed = {}
+    if running_task_id is not None:
+        claimed = {"status": Search.Status.RUNNING, "started_at": timezone.now(), "celery_task_id": running_task_id}
     if cleaned.search_id is not None:
         existing = Search.objects.filter(pk=cleaned.search_id).first()
         if existing is not None:
@@ -97,6 +102,7 @@ def _search_create_from(
                 scheduled_search=scheduled_search,
                 parent=parent,
                 platforms_total=len(cleaned.platforms),
+                **claimed,
             )
             PlatformRun.objects.bulk_create(
                 [PlatformRun(search=search, platform=platform) for platform in cleaned.platforms]
@@ -159,7 +165,9 @@ def search_claim(
                 {"search_id": [f"search_id: no search {cleaned_id} exists; pass keywords too to create it"]}
             )
     else:
-        search, _ = _search_create_from(validate_search_input(data), trigger=trigger)
+        search, created = _search_create_from(validate_search_input(data), trigger=trigger, running_task_id=task_id)
+        if created:
+            return search, True
     now = timezone.now()
     claimed = Search.objects.filter(pk=search.pk, status=Search.Status.QUEUED).update(
         status=Search.Status.RUNNING, started_at=now, celery_task_id=task_id
