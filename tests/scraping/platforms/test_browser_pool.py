@@ -5,6 +5,8 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
@@ -148,9 +150,43 @@ def test_a_configured_chromium_path_that_is_not_executable_is_a_clear_error(sett
         find_chromium()
 
 
-def test_without_a_setting_it_falls_back_to_the_system_chromium(settings):
+def executable(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_without_a_setting_headless_work_prefers_debians_headless_shell(settings, monkeypatch, tmp_path):
     settings.PULSE_CHROMIUM_PATH = ""
-    assert find_chromium() == browser.SYSTEM_CHROMIUM
+    shell = executable(tmp_path / "lib" / "chromium-headless-shell")
+    full = executable(tmp_path / "bin" / "chromium")
+    monkeypatch.setattr(browser, "SYSTEM_HEADLESS_SHELL", shell)
+    monkeypatch.setattr(browser, "SYSTEM_CHROMIUM", full)
+    assert find_chromium(headless=True) == shell
+    assert find_chromium(headless=False) == full  # the shell cannot show a window
+    Path(shell).unlink()
+    assert find_chromium(headless=True) == full
+
+
+@pytest.mark.parametrize(
+    "shell_path",
+    [
+        "chromium_headless_shell-1255/chrome-headless-shell-linux64/chrome-headless-shell",
+        "chromium_headless_shell-1255/chrome-linux/headless_shell",
+    ],
+)
+def test_playwrights_own_headless_shell_comes_before_its_chromium(settings, monkeypatch, tmp_path, shell_path):
+    settings.PULSE_CHROMIUM_PATH = ""
+    monkeypatch.setattr(browser, "SYSTEM_HEADLESS_SHELL", "/nonexistent/shell")
+    full = executable(tmp_path / "ms-playwright" / "chromium-1255" / "chrome-linux64" / "chrome")
+    # Another revision's shell must not be picked for this Chromium.
+    executable(tmp_path / "ms-playwright" / "chromium_headless_shell-1200" / "chrome-linux" / "headless_shell")
+    playwright = SimpleNamespace(chromium=SimpleNamespace(executable_path=full))
+    assert find_chromium(playwright, headless=True) == full
+    shell = executable(tmp_path / "ms-playwright" / shell_path)
+    assert find_chromium(playwright, headless=True) == shell
+    assert find_chromium(playwright, headless=False) == full
 
 
 def test_the_timeouts_must_be_layered(settings):
@@ -165,5 +201,6 @@ def test_the_timeouts_must_be_layered(settings):
 def test_with_no_chromium_anywhere_the_error_says_how_to_install_one(settings, monkeypatch):
     settings.PULSE_CHROMIUM_PATH = ""
     monkeypatch.setattr(browser, "SYSTEM_CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setattr(browser, "SYSTEM_HEADLESS_SHELL", "/nonexistent/chromium-headless-shell")
     with pytest.raises(ImproperlyConfigured, match="playwright install chromium.*PULSE_CHROMIUM_PATH"):
         find_chromium(playwright=None)
