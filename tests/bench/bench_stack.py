@@ -21,6 +21,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from scraping.browser_processes import child_pids  # noqa: E402  (reads /proc only; no Django set-up)
 
 
 def free_port() -> int:
@@ -39,17 +42,8 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            child = int(stat.parent.name)
-            found += [child, *children(child)]
-    return found
+def descendants(pid: int) -> list[int]:
+    return [process for child in child_pids(pid) for process in (child, *descendants(child))]
 
 
 def main() -> None:
@@ -99,7 +93,7 @@ def main() -> None:
         rows = []
         for name, pid in re.findall(r"\| (\S+)\.1 started \(pid=(\d+)\)", text):
             pid = int(pid)
-            family = [pid, *children(pid)]
+            family = [pid, *descendants(pid)]
             rows.append((name, len(family), sum(rss_kib(p) for p in family) / 1024, rss_kib(pid) / 1024))
     finally:
         os.killpg(demo.pid, signal.SIGINT)

@@ -334,16 +334,3 @@ def records(redis_client):
         return redis_client.lrange(f"tests:{key}", 0, -1)
 
     return read
-
-
-def pool_children(pid: int) -> list[int]:
-    """Direct children of a process (a prefork worker's pool processes)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
